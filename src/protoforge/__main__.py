@@ -1,0 +1,3 @@
+from protoforge.cli import main
+
+main()

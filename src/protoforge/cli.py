@@ -1,0 +1,179 @@
+"""The command line. It parses flags, calls the library, prints, and maps outcomes to exit codes;
+nothing else prints. Heavy modules are imported inside the commands (fast `--help`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+
+import typer
+
+from protoforge import __version__
+from protoforge.errors import ExitCode, ProtoforgeError
+
+if TYPE_CHECKING:
+    from protoforge.config import Config
+    from protoforge.plan import Outcome
+
+ISSUES_URL = "https://github.com/protoforge/protoforge/issues"
+
+app = typer.Typer(
+    name="protoforge",
+    help="Contract-first gRPC for Python: typed packages, servers and clients from .proto files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="pyproject.toml or protoforge.toml (default: found from the current directory up).",
+        dir_okay=False,
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
+
+T = TypeVar("T")
+
+
+def err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def run_guarded(action: Callable[[], T]) -> T:
+    """Run a command body: user errors become `path:line:col: message` plus a hint and exit 2;
+    anything else is a bug, reported briefly with where to report it (exit 3)."""
+    try:
+        return action()
+    except ProtoforgeError as error:
+        fail(error)
+    except KeyboardInterrupt:
+        err("interrupted")
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        err(f"protoforge: internal error: {type(exc).__name__}: {exc}")
+        err(f"  at {Path(last.filename).name}:{last.lineno}")
+        err(f"  this is a bug in protoforge {__version__}; please report it at {ISSUES_URL}")
+        raise typer.Exit(ExitCode.INTERNAL) from None
+
+
+def fail(error: ProtoforgeError) -> NoReturn:
+    for diagnostic in error.diagnostics:
+        err(str(diagnostic))
+    err(f"protoforge: error: {error.message}")
+    if error.hint:
+        err(f"  hint: {error.hint}")
+    raise typer.Exit(error.exit_code)
+
+
+def load(config_path: Path | None) -> Config:
+    from protoforge.config import load_config
+
+    return load_config(config_path)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"protoforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=version_callback, is_eager=True, help="Show version."),
+    ] = False,
+) -> None:
+    """Contract-first gRPC for Python."""
+
+
+@app.command()
+def gen(
+    config: ConfigOption = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Write nothing; exit 1 if the generated tree is stale, 0 if current."
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff of changes.")] = False,
+    quiet: QuietOption = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List unchanged files too.")
+    ] = False,
+) -> None:
+    """Generate typed messages, stubs, servers and clients from the contracts."""
+
+    def body() -> int:
+        from protoforge.generate import generate
+        from protoforge.plan import apply, compare
+
+        started = time.perf_counter()
+        settings = load(config)
+        plan = generate(settings)
+        for warning in plan.warnings:
+            if not quiet:
+                err(str(warning))
+        outcome = compare(plan)
+        writes = not (check or dry_run)
+        if writes:
+            apply(outcome, plan.managed_dirs)
+        if not quiet:
+            report(outcome, settings, verbose=verbose, diff=diff, dry=not writes)
+            elapsed = time.perf_counter() - started
+            typer.echo(summary(outcome, elapsed, dry=not writes), err=check)
+        if check and outcome.stale:
+            err(
+                f"protoforge: {len(outcome.stale)} generated file(s) are stale; "
+                "run `protoforge gen` and commit the result"
+            )
+            return ExitCode.FINDINGS
+        return ExitCode.OK
+
+    raise typer.Exit(run_guarded(body))
+
+
+def report(outcome: Outcome, settings: Config, *, verbose: bool, diff: bool, dry: bool) -> None:
+    from protoforge.config import display_path
+    from protoforge.plan import Status, unified_diff
+
+    verb = "would be " if dry else ""
+    for change in outcome.changes:
+        if change.status is Status.UNCHANGED and not verbose:
+            continue
+        stream_err = dry  # in --check/--dry-run mode the report is diagnostics, not output
+        label = f"{verb}{change.status.value}"
+        typer.echo(f"  {label:<20} {display_path(change.path)}", err=stream_err)
+        if diff and change.is_change:
+            typer.echo(unified_diff(change, settings.out), nl=False, err=stream_err)
+
+
+def summary(outcome: Outcome, elapsed: float, *, dry: bool) -> str:
+    from protoforge.plan import Status
+
+    counts = ", ".join(f"{outcome.count(s)} {s.value}" for s in Status)
+    prefix = "gen (dry run)" if dry else "gen"
+    return f"{prefix}: {counts} in {elapsed:.2f}s"
+
+
+def main() -> NoReturn:
+    # Typer/click exit 2 for usage errors already, which matches our table.
+    try:
+        app()
+    except SystemExit as exc:
+        sys.exit(exc.code)
+    sys.exit(0)

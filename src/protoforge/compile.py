@@ -1,0 +1,251 @@
+"""compile: run protoc (from grpcio-tools) as a subprocess and collect everything it produces in
+memory: the four Python outputs per contract and a FileDescriptorSet with source info.
+
+Why a subprocess: in-process `grpc_tools.protoc.main` writes its errors straight to fd 2, so they
+cannot be captured and turned into diagnostics. Why shards: protoc is single-threaded; on large
+trees, several protoc processes over disjoint slices of the contracts use the machine's cores.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from protoforge.contracts import ContractFile, locate
+from protoforge.errors import CompileError, Diagnostic, ProtoforgeError
+
+# Below this many contracts one protoc process is faster than starting several.
+MIN_FILES_PER_SHARD = 64
+
+# `path:line:col: message` or `path: message` (protoc's two diagnostic shapes).
+_LOCATED = re.compile(r"^(?P<path>[^:\n]+\.proto):(?P<line>\d+):(?P<col>\d+): (?P<msg>.*)$")
+_FILE_LEVEL = re.compile(r"^(?P<path>[^:\n]+\.proto): (?P<msg>.*)$")
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    outputs: dict[str, bytes]  # output path relative to the out dir -> content
+    descriptor_set: bytes  # serialized FileDescriptorSet (imports and source info included)
+    warnings: tuple[Diagnostic, ...]
+
+
+def well_known_types_include() -> Path:
+    import grpc_tools
+
+    return Path(grpc_tools.__file__).parent / "_proto"
+
+
+def protoc_version() -> str:
+    from grpc_tools import protoc
+
+    return str(getattr(protoc, "__version__", "")) or _run_version()
+
+
+def _run_version() -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip()
+
+
+def compile_contracts(
+    contracts: Sequence[ContractFile],
+    roots: Sequence[Path],
+    *,
+    python: bool = True,
+    jobs: int = 0,
+) -> CompileResult:
+    """Compile `contracts`. With `python`, also run the Python, gRPC and mypy generators.
+    Raises CompileError with one Diagnostic per protoc message when any contract is broken."""
+    if not contracts:
+        return CompileResult({}, _empty_descriptor_set(), ())
+    shards = _shard([c.name for c in contracts], jobs)
+    with ThreadPoolExecutor(max_workers=len(shards)) as pool:
+        results = list(pool.map(lambda names: _run_protoc(names, roots, python), shards))
+    errors = [d for ok, _, _, diags in results if not ok for d in diags]
+    if errors:
+        located = _relocate(errors, tuple(contracts), tuple(roots))
+        raise CompileError(
+            f"protoc rejected the contracts ({len(located)} error{'s' * (len(located) != 1)})",
+            diagnostics=located,
+            hint=_hint_for(located, roots),
+        )
+    outputs: dict[str, bytes] = {}
+    for _, shard_outputs, _, _ in results:
+        outputs.update(shard_outputs)
+    descriptor_set = _merge_descriptor_sets([descriptors for _, _, descriptors, _ in results])
+    warnings = _relocate(
+        [d for _, _, _, diags in results for d in diags], tuple(contracts), tuple(roots)
+    )
+    return CompileResult(outputs, descriptor_set, warnings)
+
+
+def _shard(names: list[str], jobs: int) -> list[list[str]]:
+    """Contiguous slices of the sorted names: neighbours share a package and therefore most of
+    their imports, which each protoc process must parse again."""
+    workers = jobs or os.cpu_count() or 1
+    count = max(1, min(workers, len(names) // MIN_FILES_PER_SHARD))
+    size = -(-len(names) // count)
+    return [names[i : i + size] for i in range(0, len(names), size)]
+
+
+def _run_protoc(
+    names: list[str], roots: Sequence[Path], python: bool
+) -> tuple[bool, dict[str, bytes], bytes, list[Diagnostic]]:
+    with tempfile.TemporaryDirectory(prefix="protoforge-") as tmp:
+        work = Path(tmp)
+        out = work / "out"
+        out.mkdir()
+        descriptor_path = work / "descriptors.binpb"
+        args = [f"--proto_path={root}" for root in roots]
+        args.append(f"--proto_path={well_known_types_include()}")
+        args += [
+            f"--descriptor_set_out={descriptor_path}",
+            "--include_imports",
+            "--include_source_info",
+        ]
+        if python:
+            args += [
+                f"--python_out={out}",
+                f"--grpc_python_out={out}",
+                f"--plugin=protoc-gen-mypy={_plugin_script(work, 'mypy')}",
+                f"--plugin=protoc-gen-mypy_grpc={_plugin_script(work, 'mypy_grpc')}",
+                f"--mypy_out=quiet:{out}",
+                f"--mypy_grpc_out=quiet:{out}",
+            ]
+        args += names
+        # A response file keeps thousands of contracts clear of the OS's command-line limit.
+        response = work / "args.txt"
+        response.write_text("\n".join(args) + "\n", encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-m", "grpc_tools.protoc", f"@{response}"],
+            capture_output=True,
+            check=False,
+        )
+        diagnostics = _parse_stderr(done.stderr.decode("utf-8", "replace"))
+        if done.returncode != 0:
+            if not any(d.severity == "error" for d in diagnostics):
+                diagnostics.append(
+                    Diagnostic("protoc", 0, 0, "error", f"protoc exited with {done.returncode}")
+                )
+            return False, {}, b"", diagnostics
+        outputs = {
+            path.relative_to(out).as_posix(): path.read_bytes()
+            for path in sorted(out.rglob("*"))
+            if path.is_file()
+        }
+        return True, outputs, descriptor_path.read_bytes(), diagnostics
+
+
+def _plugin_script(work: Path, kind: str) -> Path:
+    """protoc wants an executable per plugin; this one runs our mypy-protobuf wrapper with the
+    same interpreter as protoforge, so the plugin always matches the installed mypy-protobuf."""
+    script = work / f"protoc-gen-{kind}"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"exec {shlex.quote(sys.executable)} -m protoforge.protoc_plugins {kind}\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return script
+
+
+def _parse_stderr(stderr: str) -> list[Diagnostic]:
+    diagnostics: list[Diagnostic] = []
+    for raw in stderr.splitlines():
+        line = raw.rstrip()
+        if not line:
+            continue
+        match = _LOCATED.match(line)
+        if match:
+            message = match["msg"]
+            severity = "error"
+            if message.startswith("warning: "):
+                severity, message = "warning", message[len("warning: ") :]
+            diagnostics.append(
+                Diagnostic(match["path"], int(match["line"]), int(match["col"]), severity, message)
+            )
+            continue
+        match = _FILE_LEVEL.match(line)
+        if match:
+            message = match["msg"]
+            severity = "warning" if message.startswith("warning: ") else "error"
+            diagnostics.append(
+                Diagnostic(match["path"], 0, 0, severity, message.removeprefix("warning: "))
+            )
+            continue
+        severity = "warning" if "warning" in line.lower()[:20] else "error"
+        diagnostics.append(Diagnostic("protoc", 0, 0, severity, line))
+    return diagnostics
+
+
+def _relocate(
+    diagnostics: list[Diagnostic], contracts: tuple[ContractFile, ...], roots: tuple[Path, ...]
+) -> tuple[Diagnostic, ...]:
+    """protoc reports import paths (`acme/x.proto`); users open files (`proto/acme/x.proto`).
+    Shards may report the same broken import twice: keep one of each."""
+    seen: dict[Diagnostic, None] = {}
+    for diagnostic in diagnostics:
+        if diagnostic.path.endswith(".proto"):
+            path = locate(contracts, roots, diagnostic.path)
+            diagnostic = Diagnostic(
+                path, diagnostic.line, diagnostic.column, diagnostic.severity, diagnostic.message
+            )
+        seen.setdefault(diagnostic, None)
+    return tuple(sorted(seen))
+
+
+def _hint_for(diagnostics: tuple[Diagnostic, ...], roots: Sequence[Path]) -> str | None:
+    from protoforge.config import display_path
+
+    if any("File not found" in d.message or "was not found" in d.message for d in diagnostics):
+        shown = ", ".join(display_path(root) for root in roots)
+        return (
+            f"imports are resolved against proto_roots ({shown}) and the well-known types; "
+            "is the imported file under one of them?"
+        )
+    return None
+
+
+def _empty_descriptor_set() -> bytes:
+    return b""
+
+
+def _merge_descriptor_sets(sets: list[bytes]) -> bytes:
+    """One FileDescriptorSet from the shards', each file once, dependencies before dependents
+    (each shard's set is already in dependency order, so first-seen order preserves that)."""
+    if len(sets) == 1:
+        return sets[0]
+    from google.protobuf import descriptor_pb2
+
+    merged = descriptor_pb2.FileDescriptorSet()
+    seen: set[str] = set()
+    for data in sets:
+        shard = descriptor_pb2.FileDescriptorSet.FromString(data)
+        for proto_file in shard.file:
+            if proto_file.name not in seen:
+                seen.add(proto_file.name)
+                merged.file.append(proto_file)
+    return merged.SerializeToString()
+
+
+def require_protoc() -> None:
+    """grpcio-tools is a dependency, but a broken environment deserves a clear message."""
+    try:
+        import grpc_tools.protoc  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on a broken install
+        raise ProtoforgeError(
+            "grpcio-tools is not installed in this Python environment",
+            hint=f"{sys.executable} -m pip install grpcio-tools",
+        ) from exc

@@ -1,0 +1,389 @@
+"""Configuration: find it, validate it once, resolve it with CLI flags into one frozen `Config`.
+
+Nothing downstream reads TOML or environment variables. Every key is declared once in `_KEYS`
+(and the nested tables below it), so an unknown key is an error that names the key, the file and
+the line, and the README's config reference can be checked against this table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from protoforge.errors import ConfigError, Diagnostic
+
+PYPROJECT = "pyproject.toml"
+STANDALONE = "protoforge.toml"
+
+# gRPC status codes a retry policy may name (grpc service config, "retryableStatusCodes").
+STATUS_CODES = (
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """A gRPC retry policy, emitted into the generated clients' service config."""
+
+    max_attempts: int = 3
+    initial_backoff: float = 0.1
+    max_backoff: float = 1.0
+    backoff_multiplier: float = 2.0
+    retryable_status_codes: tuple[str, ...] = ("UNAVAILABLE",)
+
+    def service_config_entry(self) -> dict[str, Any]:
+        return {
+            "maxAttempts": self.max_attempts,
+            "initialBackoff": _duration(self.initial_backoff),
+            "maxBackoff": _duration(self.max_backoff),
+            "backoffMultiplier": self.backoff_multiplier,
+            "retryableStatusCodes": list(self.retryable_status_codes),
+        }
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    timeout: float | None = None  # default deadline in seconds for every call; None = no deadline
+    retry: RetryPolicy | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the pipeline needs, resolved to absolute paths. Frozen: build a new one with
+    `dataclasses.replace` (the CLI does so for flags)."""
+
+    project_dir: Path
+    proto_roots: tuple[Path, ...]
+    out: Path
+    config_path: Path | None = None
+    package: str | None = None
+    exclude: tuple[str, ...] = ()
+    templates_dir: Path | None = None
+    impl_out: Path | None = None
+    client: ClientOptions = field(default_factory=ClientOptions)
+    jobs: int = 0  # parallel protoc processes; 0 = one per CPU
+
+    def display_path(self, path: Path) -> str:
+        """A path as the user would type it: relative to the working directory when below it."""
+        return display_path(path)
+
+
+def display_path(path: Path) -> str:
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation schema. A checker returns the converted value or raises _Invalid(reason).
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise _Invalid("expected a non-empty string")
+    return value
+
+
+def _str_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _Invalid("expected a list of strings")
+    return tuple(value)
+
+
+def _positive_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise _Invalid("expected a positive number")
+    return float(value)
+
+
+def _int_at_least(minimum: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise _Invalid(f"expected an integer >= {minimum}")
+        return value
+
+    return check
+
+
+def _python_package(value: Any) -> str:
+    value = _str(value)
+    parts = value.split(".")
+    if not all(part.isidentifier() for part in parts):
+        raise _Invalid(f"{value!r} is not a dotted Python package name")
+    import keyword
+
+    bad = [part for part in parts if keyword.iskeyword(part)]
+    if bad:
+        raise _Invalid(f"{bad[0]!r} is a Python keyword")
+    return value
+
+
+def _status_codes(value: Any) -> tuple[str, ...]:
+    codes = tuple(code.upper() for code in _str_list(value))
+    unknown = [code for code in codes if code not in STATUS_CODES]
+    if unknown:
+        raise _Invalid(f"unknown status code {unknown[0]!r}; known: {', '.join(STATUS_CODES)}")
+    if not codes:
+        raise _Invalid("name at least one status code")
+    return codes
+
+
+_TOP_KEYS: dict[str, Callable[[Any], Any]] = {
+    "proto_roots": _str_list,
+    "out": _str,
+    "package": _python_package,
+    "exclude": _str_list,
+    "templates_dir": _str,
+    "impl_out": _str,
+    "jobs": _int_at_least(0),
+    "client": dict,  # validated as a nested table below
+}
+_CLIENT_KEYS: dict[str, Callable[[Any], Any]] = {
+    "timeout": _positive_number,
+    "retry": dict,
+}
+_RETRY_KEYS: dict[str, Callable[[Any], Any]] = {
+    "max_attempts": _int_at_least(2),
+    "initial_backoff": _positive_number,
+    "max_backoff": _positive_number,
+    "backoff_multiplier": _positive_number,
+    "retryable_status_codes": _status_codes,
+}
+_REQUIRED = ("proto_roots", "out")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest protoforge.toml, or pyproject.toml with a [tool.protoforge] table, walking up."""
+    for directory in (start, *start.parents):
+        standalone = directory / STANDALONE
+        if standalone.is_file():
+            return standalone
+        pyproject = directory / PYPROJECT
+        if pyproject.is_file() and _has_tool_table(pyproject):
+            return pyproject
+    return None
+
+
+def _has_tool_table(pyproject: Path) -> bool:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(data.get("tool"), dict) and "protoforge" in data["tool"]
+
+
+def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
+    """Load and validate the configuration at `path`, or the one found from `cwd` upwards."""
+    cwd = (cwd or Path.cwd()).resolve()
+    if path is None:
+        path = find_config_file(cwd)
+        if path is None:
+            raise ConfigError(
+                f"no protoforge configuration found in {display_path(cwd)} or its parents",
+                hint="add a [tool.protoforge] table to pyproject.toml, create protoforge.toml, "
+                "pass --config PATH, or run `protoforge init`",
+            )
+    path = (cwd / path).resolve() if not path.is_absolute() else path
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {display_path(path)}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", 0) or 0
+        column = getattr(exc, "colno", 0) or 0
+        reason = str(exc).split(" (at line")[0]
+        raise ConfigError(
+            "invalid TOML",
+            diagnostics=(Diagnostic(display_path(path), line, column, "error", reason),),
+        ) from None
+    if path.name == PYPROJECT:
+        table = data.get("tool", {}).get("protoforge")
+        prefix: tuple[str, ...] = ("tool", "protoforge")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{display_path(path)} has no [tool.protoforge] table")
+    else:
+        table, prefix = data, ()
+    return _build(table, path, text, prefix)
+
+
+def config_from_mapping(table: Mapping[str, Any], project_dir: Path) -> Config:
+    """Build a Config from an in-memory table (tests and `protoforge init` use it)."""
+    return _build(dict(table), None, "", (), project_dir=project_dir)
+
+
+def _build(
+    table: dict[str, Any],
+    path: Path | None,
+    text: str,
+    prefix: tuple[str, ...],
+    *,
+    project_dir: Path | None = None,
+) -> Config:
+    where = _Locator(path, text)
+    top = _validate(table, _TOP_KEYS, prefix, where)
+    for key in _REQUIRED:
+        if key not in top:
+            raise where.error(prefix, key, f"missing required key {'.'.join((*prefix, key))!r}")
+    client_table = _validate(top.get("client", {}), _CLIENT_KEYS, (*prefix, "client"), where)
+    retry: RetryPolicy | None = None
+    if "retry" in client_table:
+        retry_prefix = (*prefix, "client", "retry")
+        retry_values = _validate(client_table["retry"], _RETRY_KEYS, retry_prefix, where)
+        retry = RetryPolicy(**retry_values)
+        if retry.max_backoff < retry.initial_backoff:
+            raise where.error(
+                retry_prefix, "max_backoff", "max_backoff must be >= initial_backoff"
+            )
+        if retry.max_attempts > 5:
+            # gRPC silently caps maxAttempts at 5: say so instead of pretending.
+            raise where.error(
+                retry_prefix, "max_attempts", "gRPC caps max_attempts at 5; use a value of 2..5"
+            )
+
+    base = project_dir or (path.parent if path else Path.cwd())
+    roots = tuple((base / root).resolve() for root in top["proto_roots"])
+    if not roots:
+        raise where.error(prefix, "proto_roots", "proto_roots is empty: name at least one root")
+    for root in roots:
+        if not root.is_dir():
+            raise where.error(
+                prefix, "proto_roots", f"proto root does not exist: {display_path(root)}"
+            )
+    for outer in roots:
+        for inner in roots:
+            if outer != inner and inner.is_relative_to(outer):
+                raise where.error(
+                    prefix,
+                    "proto_roots",
+                    f"proto roots overlap: {display_path(inner)} is inside {display_path(outer)}"
+                    " (a contract would have two import paths)",
+                )
+    templates_dir = (base / top["templates_dir"]).resolve() if "templates_dir" in top else None
+    if templates_dir is not None and not templates_dir.is_dir():
+        raise where.error(
+            prefix, "templates_dir", f"templates_dir does not exist: {display_path(templates_dir)}"
+        )
+    out = (base / top["out"]).resolve()
+    if any(out == root or root.is_relative_to(out) for root in roots):
+        raise where.error(
+            prefix, "out", "out must not contain a proto root (stale-file cleanup would reach it)"
+        )
+    return Config(
+        project_dir=base.resolve(),
+        config_path=path,
+        proto_roots=roots,
+        out=out,
+        package=top.get("package"),
+        exclude=top.get("exclude", ()),
+        templates_dir=templates_dir,
+        impl_out=(base / top["impl_out"]).resolve() if "impl_out" in top else None,
+        client=ClientOptions(timeout=client_table.get("timeout"), retry=retry),
+        jobs=top.get("jobs", 0),
+    )
+
+
+def _validate(
+    table: Any,
+    schema: Mapping[str, Callable[[Any], Any]],
+    prefix: tuple[str, ...],
+    where: _Locator,
+) -> dict[str, Any]:
+    dotted = ".".join(prefix) or "the top level"
+    if not isinstance(table, dict):
+        raise where.error(prefix[:-1], prefix[-1] if prefix else "", f"{dotted} must be a table")
+    result: dict[str, Any] = {}
+    for key, value in table.items():
+        checker = schema.get(key)
+        if checker is None:
+            known = ", ".join(sorted(schema))
+            suggestion = _closest(key, schema)
+            hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+            raise where.error(prefix, key, f"unknown key {key!r} in {dotted}{hint}; known: {known}")
+        try:
+            result[key] = checker(value)
+        except _Invalid as exc:
+            raise where.error(prefix, key, f"{'.'.join((*prefix, key))}: {exc}") from None
+        except (TypeError, ValueError):
+            raise where.error(prefix, key, f"{'.'.join((*prefix, key))} must be a table") from None
+    return result
+
+
+def _closest(key: str, schema: Mapping[str, Any]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+class _Locator:
+    """Finds the line of `key` inside table `[a.b]` by reading the TOML text: tomllib keeps no
+    positions, and a message without a line number makes users hunt."""
+
+    def __init__(self, path: Path | None, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, table: tuple[str, ...], key: str) -> int:
+        current: tuple[str, ...] = ()
+        header = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+        for number, line in enumerate(self.lines, start=1):
+            match = header.match(line)
+            if match:
+                current = tuple(part.strip().strip('"') for part in match.group(1).split("."))
+                if current == (*table, key):
+                    return number
+                continue
+            # `key = …` inside the table, or `client.retry = …`-style dotted keys above it.
+            for depth in range(len(table) + 1):
+                if current == table[:depth]:
+                    dotted = r"\s*\.\s*".join(re.escape(p) for p in (*table[depth:], key))
+                    if re.match(rf"^\s*{dotted}\s*=", line):
+                        return number
+        return 0
+
+    def error(self, table: tuple[str, ...], key: str, message: str) -> ConfigError:
+        if self.path is None:
+            return ConfigError(message)
+        line = self.line_of(table, key) if key else 0
+        diagnostic = Diagnostic(display_path(self.path), line, 1 if line else 0, "error", message)
+        return ConfigError("invalid configuration", diagnostics=(diagnostic,))
+
+
+def with_overrides(config: Config, **changes: Any) -> Config:
+    """A copy with CLI overrides applied (only the keys that were given)."""
+    return replace(config, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,85 @@
+"""protoc plugin entry points that wrap mypy-protobuf (`python -m protoforge.protoc_plugins mypy`).
+
+Why a wrapper instead of mypy-protobuf's own `protoc-gen-mypy` script: mypy-protobuf registers
+its option extensions on `google.protobuf.FieldOptions` (numbers 1151-1154) before it parses the
+request. Real contract trees define their own FieldOptions extensions, some with those very
+numbers; mypy-protobuf then decodes somebody else's option as its own and either crashes or emits
+a wrong cast type. We parse the request before those extensions exist and, when a contract claims
+one of their numbers, drop the unknown option fields from FieldOptions (they have no meaning for
+typed stubs) before handing the request to mypy-protobuf's generator.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+MYPY_PROTOBUF_FIELD_OPTION_NUMBERS = frozenset({1151, 1152, 1153, 1154})
+_FIELD_OPTIONS = ".google.protobuf.FieldOptions"
+
+
+def _all_messages(messages: Any) -> Iterator[Any]:
+    for message in messages:
+        yield message
+        yield from _all_messages(message.nested_type)
+
+
+def _claims_mypy_numbers(request: Any) -> bool:
+    for proto_file in request.proto_file:
+        if proto_file.package == "mypy_protobuf":
+            continue
+        extensions = list(proto_file.extension)
+        for message in _all_messages(proto_file.message_type):
+            extensions.extend(message.extension)
+        for extension in extensions:
+            if (
+                extension.extendee == _FIELD_OPTIONS
+                and extension.number in MYPY_PROTOBUF_FIELD_OPTION_NUMBERS
+            ):
+                return True
+    return False
+
+
+def _drop_unknown_field_options(request: Any) -> None:
+    for proto_file in request.proto_file:
+        fields = list(proto_file.extension)
+        for message in _all_messages(proto_file.message_type):
+            fields.extend(message.field)
+            fields.extend(message.extension)
+        for field in fields:
+            if field.HasField("options"):
+                field.options.DiscardUnknownFields()
+
+
+def clean_request(data: bytes) -> bytes:
+    """The request with colliding custom field options removed (unchanged when nothing collides).
+    Must run before mypy_protobuf is imported: its import registers the extensions."""
+    from google.protobuf.compiler import plugin_pb2
+
+    request = plugin_pb2.CodeGeneratorRequest.FromString(data)
+    if not _claims_mypy_numbers(request):
+        return data
+    _drop_unknown_field_options(request)
+    return request.SerializeToString()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    kind = args[0] if args else "mypy"
+    data = clean_request(sys.stdin.buffer.read())
+    sys.stdin = io.TextIOWrapper(io.BytesIO(data))
+
+    from mypy_protobuf import main as mypy_protobuf
+
+    if kind == "mypy":
+        mypy_protobuf.main()
+    elif kind == "mypy_grpc":
+        mypy_protobuf.grpc()
+    else:
+        raise SystemExit(f"unknown plugin kind {kind!r}")
+
+
+if __name__ == "__main__":
+    main()
