@@ -1,0 +1,82 @@
+"""Shared test helpers: run the real CLI in a subprocess, build small projects in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(
+    *args: str | os.PathLike[str],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+) -> Result:
+    """Run `python -m protoforge ARGS` as a user would, in `cwd`."""
+    full_env = {**os.environ, **(env or {})}
+    done = subprocess.run(
+        [sys.executable, "-m", "protoforge", *map(str, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def write_files(base: Path, files: Mapping[str, str]) -> None:
+    for name, content in files.items():
+        path = base / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+
+
+def snapshot_tree(base: Path) -> dict[str, bytes]:
+    """Every file below `base` with its bytes: compare before/after to prove nothing changed."""
+    if not base.exists():
+        return {}
+    return {
+        p.relative_to(base).as_posix(): p.read_bytes()
+        for p in sorted(base.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def make_project(
+    base: Path,
+    protos: Mapping[str, str],
+    *,
+    config: str = 'proto_roots = ["proto"]\nout = "gen"\n',
+) -> Path:
+    """A project with a protoforge.toml and contracts under proto/."""
+    write_files(base, {f"proto/{name}": text for name, text in protos.items()})
+    (base / "protoforge.toml").write_text(config, encoding="utf-8")
+    return base
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return tmp_path
