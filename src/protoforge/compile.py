@@ -65,6 +65,7 @@ def compile_contracts(
     *,
     python: bool = True,
     jobs: int = 0,
+    project_dir: Path | None = None,
 ) -> CompileResult:
     """Compile `contracts`. With `python`, also run the Python, gRPC and mypy generators.
     Raises CompileError with one Diagnostic per protoc message when any contract is broken."""
@@ -79,7 +80,7 @@ def compile_contracts(
         raise CompileError(
             f"protoc rejected the contracts ({len(located)} error{'s' * (len(located) != 1)})",
             diagnostics=located,
-            hint=_hint_for(located, roots),
+            hint=_hint_for(located, roots, project_dir),
         )
     outputs: dict[str, bytes] = {}
     for _, shard_outputs, _, _ in results:
@@ -153,8 +154,7 @@ def _plugin_script(work: Path, kind: str) -> Path:
     same interpreter as protoforge, so the plugin always matches the installed mypy-protobuf."""
     script = work / f"protoc-gen-{kind}"
     script.write_text(
-        "#!/bin/sh\n"
-        f"exec {shlex.quote(sys.executable)} -m protoforge.protoc_plugins {kind}\n",
+        f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m protoforge.protoc_plugins {kind}\n",
         encoding="utf-8",
     )
     script.chmod(0o755)
@@ -203,19 +203,31 @@ def _relocate(
                 path, diagnostic.line, diagnostic.column, diagnostic.severity, diagnostic.message
             )
         seen.setdefault(diagnostic, None)
-    return tuple(sorted(seen))
+    return tuple(seen)
 
 
-def _hint_for(diagnostics: tuple[Diagnostic, ...], roots: Sequence[Path]) -> str | None:
+def _hint_for(
+    diagnostics: tuple[Diagnostic, ...], roots: Sequence[Path], project_dir: Path | None
+) -> str | None:
     from protoforge.config import display_path
 
-    if any("File not found" in d.message or "was not found" in d.message for d in diagnostics):
-        shown = ", ".join(display_path(root) for root in roots)
-        return (
-            f"imports are resolved against proto_roots ({shown}) and the well-known types; "
-            "is the imported file under one of them?"
-        )
-    return None
+    missing = [d.path for d in diagnostics if d.message == "File not found."]
+    if not missing and not any("was not found" in d.message for d in diagnostics):
+        return None
+    shown = ", ".join(display_path(root) for root in roots)
+    hint = (
+        f"imports are resolved against proto_roots ({shown}) and the well-known types; "
+        "is the imported file under one of them?"
+    )
+    # Say where the file is when it exists outside every root: the usual cause.
+    for name in missing:
+        for candidate in sorted(project_dir.rglob(name)) if project_dir else ():
+            root = Path(str(candidate)[: -len(name)])
+            return (
+                f"{name} exists at {display_path(candidate)}, outside every proto root; "
+                f"add {display_path(root)!r} to proto_roots"
+            )
+    return hint
 
 
 def _empty_descriptor_set() -> bytes:

@@ -7,6 +7,7 @@ the line, and the README's config reference can be checked against this table.
 
 from __future__ import annotations
 
+import keyword
 import os
 import re
 import tomllib
@@ -137,16 +138,14 @@ def _int_at_least(minimum: int) -> Callable[[Any], int]:
 
 
 def _python_package(value: Any) -> str:
-    value = _str(value)
-    parts = value.split(".")
+    name = _str(value)
+    parts = name.split(".")
     if not all(part.isidentifier() for part in parts):
-        raise _Invalid(f"{value!r} is not a dotted Python package name")
-    import keyword
-
+        raise _Invalid(f"{name!r} is not a dotted Python package name")
     bad = [part for part in parts if keyword.iskeyword(part)]
     if bad:
         raise _Invalid(f"{bad[0]!r} is a Python keyword")
-    return value
+    return name
 
 
 def _status_codes(value: Any) -> tuple[str, ...]:
@@ -224,9 +223,12 @@ def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", 0) or 0
-        column = getattr(exc, "colno", 0) or 0
-        reason = str(exc).split(" (at line")[0]
+        # tomllib puts the position in the message: "... (at line 3, column 7)".
+        position = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, column = (int(position[1]), int(position[2])) if position else (0, 0)
+        if not position and "end of document" in str(exc):
+            line = len(text.splitlines())
+        reason = re.sub(r" \(at (line \d+, column \d+|end of document)\)", "", str(exc))
         raise ConfigError(
             "invalid TOML",
             diagnostics=(Diagnostic(display_path(path), line, column, "error", reason),),
@@ -266,9 +268,7 @@ def _build(
         retry_values = _validate(client_table["retry"], _RETRY_KEYS, retry_prefix, where)
         retry = RetryPolicy(**retry_values)
         if retry.max_backoff < retry.initial_backoff:
-            raise where.error(
-                retry_prefix, "max_backoff", "max_backoff must be >= initial_backoff"
-            )
+            raise where.error(retry_prefix, "max_backoff", "max_backoff must be >= initial_backoff")
         if retry.max_attempts > 5:
             # gRPC silently caps maxAttempts at 5: say so instead of pretending.
             raise where.error(

@@ -43,7 +43,9 @@ def discover(config: Config) -> tuple[ContractFile, ...]:
                 raise ConfigError(
                     f"two contracts share the import path {name!r}",
                     diagnostics=(
-                        Diagnostic(display_path(path), 0, 0, "error", f"duplicate of {other.display}"),
+                        Diagnostic(
+                            display_path(path), 0, 0, "error", f"duplicate of {other.display}"
+                        ),
                     ),
                     hint="an import path must be unique across proto_roots",
                 )

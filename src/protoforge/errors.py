@@ -16,7 +16,7 @@ class ExitCode(IntEnum):
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
-    """One message about one place in a user's file, printed as `path:line:col: severity: message`."""
+    """One message about one place in a user's file: `path:line:col: severity: message`."""
 
     path: str
     line: int = 0

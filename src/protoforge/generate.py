@@ -1,6 +1,6 @@
 """The library API: `generate(config) -> Plan`. The CLI is a thin shell around it.
 
-    config -> discover -> compile (protoc) -> python package files (+ rendered templates) -> Plan
+config -> discover -> compile (protoc) -> python package files (+ rendered templates) -> Plan
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ PY_TYPED = header(None).encode()
 def generate(config: Config) -> Plan:
     """Compile every contract the config names and return the full output tree, in memory."""
     contracts = discover(config)
-    result = compile_contracts(contracts, config.proto_roots, jobs=config.jobs)
+    result = compile_contracts(
+        contracts, config.proto_roots, jobs=config.jobs, project_dir=config.project_dir
+    )
     layout = Layout(config.package)
     relative = python_package_files(contracts, result, layout)
     files = {config.out / path: GeneratedFile(content) for path, content in relative.items()}

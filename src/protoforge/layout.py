@@ -74,7 +74,9 @@ class Layout:
         return sorted(t for t in tops if t not in NAMESPACE_ROOTS)
 
 
-_FROM_IMPORT = re.compile(r"^(?P<indent>\s*)from (?P<base>[\w.]+) import (?P<name>\w+)(?P<rest>.*)$")
+_FROM_IMPORT = re.compile(
+    r"^(?P<indent>\s*)from (?P<base>[\w.]+) import (?P<name>\w+)(?P<rest>.*)$"
+)
 _PLAIN_IMPORT = re.compile(r"^(?P<indent>\s*)import (?P<module>[\w.]+)(?P<rest>( as \w+)?\s*)$")
 _BUILDER_CALL = re.compile(r"(_builder\.Build\w+\(DESCRIPTOR, ')(?P<module>[\w.]+)(')")
 
@@ -91,9 +93,11 @@ def rewrite_imports(text: str, layout: Layout, local_modules: frozenset[str]) ->
             lines[index] = _rewrite_import_line(line, layout, local_modules)
         elif "_builder.Build" in line:
             lines[index] = _BUILDER_CALL.sub(
-                lambda m: m.group(1) + layout.module(m["module"]) + m.group(3)
-                if m["module"] in local_modules
-                else m.group(0),
+                lambda m: (
+                    m.group(1) + layout.module(m["module"]) + m.group(3)
+                    if m["module"] in local_modules
+                    else m.group(0)
+                ),
                 line,
             )
     return "\n".join(lines)

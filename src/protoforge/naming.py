@@ -58,7 +58,7 @@ def check_importable(proto_name: str, display: str) -> None:
 
 
 def snake_case(name: str) -> str:
-    """`GetOrder` -> `get_order`, `HTTPRequest` -> `http_request`, `ListV2Things` -> `list_v2_things`."""
+    """`GetOrder` -> `get_order`, `HTTPRequest` -> `http_request`, `ListV2` -> `list_v2`."""
     step = _CAMEL_BOUNDARY_1.sub(r"\1_\2", name)
     return _CAMEL_BOUNDARY_2.sub(r"\1_\2", step).lower()
 

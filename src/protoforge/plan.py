@@ -158,7 +158,9 @@ def apply(outcome: Outcome, managed_dirs: tuple[Path, ...]) -> None:
 
 def _atomic_write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
@@ -194,7 +196,9 @@ def _remove_empty_dirs(directories: Iterable[Path], managed_dirs: tuple[Path, ..
 def unified_diff(change: FileChange, base: Path) -> str:
     old = (change.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
     new = (change.new or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    name = change.path.relative_to(base).as_posix() if change.path.is_relative_to(base) else str(
-        change.path
+    name = (
+        change.path.relative_to(base).as_posix()
+        if change.path.is_relative_to(base)
+        else str(change.path)
     )
     return "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
