@@ -170,6 +170,11 @@ def summary(outcome: Outcome, elapsed: float, *, dry: bool) -> str:
     return f"{prefix}: {counts} in {elapsed:.2f}s"
 
 
+from protoforge.cli_breaking import register as register_breaking  # noqa: E402
+
+register_breaking(app)  # check-breaking, snapshot, diff
+
+
 def main() -> NoReturn:
     # Typer/click exit 2 for usage errors already, which matches our table.
     try:

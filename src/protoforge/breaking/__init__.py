@@ -1,0 +1,96 @@
+"""Breaking-change detection and API changelogs: the compiler as API gatekeeper in CI.
+
+The pipeline, one module per step:
+
+    baseline (resolve + compile both sides) ─► runner (buf breaking over two images)
+      ─► findings (placed in the project's files) ─► suppress (inline, reviewed) ─► formats
+
+`changelog` compares the two FileDescriptorSets in Python for `protoforge diff`.
+Only `cli_breaking.py` prints.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from protoforge.breaking.changelog import Changelog
+    from protoforge.breaking.findings import Report
+    from protoforge.config import Config
+    from protoforge.contracts import ContractFile
+
+
+def check_breaking(config: Config, against: str) -> Report:
+    """Compare the current contracts with the baseline `against` under the project's buf.yaml."""
+    from protoforge.breaking import suppress
+    from protoforge.breaking.baseline import compile_current, resolve_baseline
+    from protoforge.breaking.bufconfig import load_buf_settings
+    from protoforge.breaking.findings import Locator, Report
+    from protoforge.breaking.runner import rule_catalog, run_breaking
+
+    settings = load_buf_settings(config)
+    current, contracts = compile_current(config)
+    locator = Locator(config, contracts, current.descriptor_set)
+
+    def display(name: str) -> str:
+        return locator.place_import_path(name)
+
+    def categories() -> dict[str, tuple[str, ...]]:
+        return {rule.id: rule.categories for rule in rule_catalog().values()}
+
+    suppressions = suppress.collect(current.descriptor_set, current.names, display, categories)
+    baseline = resolve_baseline(against, config)
+    raw = []
+    for group in settings.groups:
+        cfg = group.config
+        if len(settings.groups) > 1:
+            # each group checks only its own roots' files: ignore everyone else's
+            others = _names_outside(group.roots, contracts, baseline.names, config)
+            cfg = cfg.with_extra_ignores(others)
+        raw += run_breaking(current.descriptor_set, baseline.descriptor_set, cfg)
+    findings = sorted({locator.place(r) for r in raw})
+    if suppressions:
+        catalog = categories()
+        findings = suppress.apply(findings, suppressions, lambda rule: catalog.get(rule, ()))
+    return Report(
+        baseline=baseline.label,
+        findings=tuple(findings),
+        rule_groups=tuple(group.config.to_buf_json() for group in settings.groups),
+    )
+
+
+def _names_outside(
+    roots: tuple[int, ...],
+    contracts: tuple[ContractFile, ...],
+    baseline_names: frozenset[str],
+    config: Config,
+) -> tuple[str, ...]:
+    mine = {config.proto_roots[i] for i in roots}
+    inside = {c.name for c in contracts if c.root in mine}
+    outside = {c.name for c in contracts if c.root not in mine}
+    # a baseline file that is not in the current tree: owned by the root whose tree has its dir
+    for name in baseline_names - inside - outside:
+        first = name.split("/")[0]
+        if not any((config.proto_roots[i] / first).exists() for i in roots):
+            outside.add(name)
+    return tuple(sorted(outside))
+
+
+def snapshot(config: Config) -> bytes:
+    """Today's contracts as a FileDescriptorSet with source info: the published API to commit."""
+    from protoforge.breaking.baseline import compile_current
+
+    current, _ = compile_current(config)
+    return current.descriptor_set
+
+
+def changelog(config: Config, against: str) -> Changelog:
+    """Every added, removed and changed API element between the baseline and the contracts."""
+    from protoforge.breaking.baseline import compile_current, resolve_baseline
+    from protoforge.breaking.changelog import compare
+    from protoforge.breaking.findings import Locator
+
+    current, contracts = compile_current(config)
+    baseline = resolve_baseline(against, config)
+    locator = Locator(config, contracts, current.descriptor_set)
+    return compare(baseline, current, locator.place_import_path)

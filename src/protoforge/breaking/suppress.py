@@ -1,0 +1,136 @@
+"""Inline, reviewed suppressions.
+
+    // protoforge:allow-breaking FIELD_SAME_TYPE -- widening qty to int64, all clients updated
+
+in a leading or trailing comment of an element suppresses that rule for findings on the element
+and everything inside it (a comment on a message covers its fields, one on a service its RPCs,
+one on the `package` statement the whole file). Several IDs may be separated by commas; a buf
+category (FILE, PACKAGE, WIRE_JSON, WIRE) stands for all its rules. The reason after ` -- ` is
+mandatory: a suppression without one, or with an unknown rule ID, is an input error (exit 2).
+Suppressed findings stay in every report, marked with their reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+from protoforge.breaking.descriptors import Span, declarations, load_set
+from protoforge.breaking.findings import Finding
+from protoforge.errors import Diagnostic, ProtoforgeError
+
+DIRECTIVE = "protoforge:allow-breaking"
+_PATTERN = re.compile(
+    r"protoforge:allow-breaking\b(?P<rules>[^\n]*?)(?:\s--(?P<reason>[^\n]*))?$", re.MULTILINE
+)
+WHOLE_FILE = Span(1, 1, 1 << 30, 1 << 30)
+_CATEGORIES = ("FILE", "PACKAGE", "WIRE_JSON", "WIRE", "CSR")
+
+
+class SuppressionError(ProtoforgeError):
+    """A malformed `protoforge:allow-breaking` comment."""
+
+
+@dataclass(frozen=True)
+class Suppression:
+    file: str  # import path
+    span: Span
+    element: str
+    rules: tuple[str, ...]
+    reason: str
+
+
+def collect(
+    current_set: bytes,
+    names: frozenset[str],
+    display: Callable[[str], str],
+    known_rules: Callable[[], Mapping[str, tuple[str, ...]]],
+) -> list[Suppression]:
+    """Every suppression in the current contracts. `known_rules` maps rule ID -> categories (asked
+    only when a suppression exists, since it runs buf)."""
+    if not current_set:
+        return []
+    found: list[Suppression] = []
+    problems: list[Diagnostic] = []
+    catalog: Mapping[str, tuple[str, ...]] | None = None
+    for proto_file in load_set(current_set).file:
+        if proto_file.name not in names:
+            continue
+        for declaration in declarations(proto_file):
+            if DIRECTIVE not in declaration.comments:
+                continue
+            for match in _PATTERN.finditer(declaration.comments):
+                where = Diagnostic(
+                    display(proto_file.name),
+                    declaration.span.start_line,
+                    declaration.span.start_column,
+                    "error",
+                    "",
+                )
+                rules = tuple(r for r in re.split(r"[\s,]+", match["rules"].strip()) if r)
+                reason = (match["reason"] or "").strip()
+                if not rules:
+                    problems.append(replace(where, message=f"{DIRECTIVE} names no rule ID"))
+                    continue
+                if not reason:
+                    problems.append(
+                        replace(
+                            where,
+                            message=f"{DIRECTIVE} {','.join(rules)} on {declaration.name} has no "
+                            "reason: write `-- why this break is acceptable`",
+                        )
+                    )
+                    continue
+                catalog = catalog if catalog is not None else known_rules()
+                unknown = [r for r in rules if r not in catalog and r not in _CATEGORIES]
+                if unknown:
+                    problems.append(
+                        replace(
+                            where,
+                            message=f"{DIRECTIVE}: unknown rule ID {unknown[0]!r} "
+                            "(see `buf config ls-breaking-rules --version v2`)",
+                        )
+                    )
+                    continue
+                # on the package statement: the whole file
+                span = WHOLE_FILE if declaration.kind == "file" else declaration.span
+                found.append(Suppression(proto_file.name, span, declaration.name, rules, reason))
+    if problems:
+        raise SuppressionError(
+            f"{len(problems)} invalid suppression comment{'s' * (len(problems) != 1)}",
+            diagnostics=tuple(sorted(problems)),
+            hint=f"the syntax is `// {DIRECTIVE} RULE_ID -- reason`",
+        )
+    return found
+
+
+def apply(
+    findings: list[Finding],
+    suppressions: list[Suppression],
+    categories: Callable[[str], tuple[str, ...]],
+) -> list[Finding]:
+    result: list[Finding] = []
+    for finding in findings:
+        match = next(
+            (
+                s
+                for s in _innermost_first(suppressions, finding)
+                if finding.rule in s.rules or set(categories(finding.rule)) & set(s.rules)
+            ),
+            None,
+        )
+        result.append(replace(finding, suppressed=True, reason=match.reason) if match else finding)
+    return result
+
+
+def _innermost_first(suppressions: list[Suppression], finding: Finding) -> list[Suppression]:
+    if not finding.import_path or not finding.line:
+        return []
+    column = finding.column or 1
+    covering = [
+        s
+        for s in suppressions
+        if s.file == finding.import_path and s.span.contains(finding.line, column)
+    ]
+    return sorted(covering, key=lambda s: (s.span.start_line, s.span.start_column), reverse=True)
