@@ -12,7 +12,7 @@ from protoforge.config import Config
 from protoforge.contracts import ContractFile, discover
 from protoforge.layout import Layout, header, rewrite_imports
 from protoforge.naming import pb2_grpc_module, pb2_module
-from protoforge.plan import GeneratedFile, Plan
+from protoforge.plan import GeneratedFile, Owner, Plan
 
 PY_TYPED = header(None).encode()
 
@@ -26,7 +26,25 @@ def generate(config: Config) -> Plan:
     layout = Layout(config.package)
     relative = python_package_files(contracts, result, layout)
     files = {config.out / path: GeneratedFile(content) for path, content in relative.items()}
+    files.update(rendered_files(config, contracts, result, layout))
     return Plan(files=files, managed_dirs=(config.out,), warnings=result.warnings)
+
+
+def rendered_files(
+    config: Config, contracts: tuple[ContractFile, ...], result: CompileResult, layout: Layout
+) -> dict[Path, GeneratedFile]:
+    """Servers, clients and the shared runtime (generated) and implementation scaffolds (the
+    user's, written only if absent) for every contract that declares a service."""
+    from protoforge.model import build_contract
+    from protoforge.render import render_files
+
+    contract = build_contract(result.descriptor_set, [c.name for c in contracts], layout)
+    if not contract.service_files:
+        return {}
+    return {
+        path: GeneratedFile(text.encode("utf-8"), Owner.USER if user_owned else Owner.GENERATED)
+        for path, (text, user_owned) in render_files(contract, config, layout).items()
+    }
 
 
 def python_package_files(

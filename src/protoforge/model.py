@@ -1,0 +1,277 @@
+"""model: the intermediate representation between protoc's descriptors and the templates.
+
+    FileDescriptorSet --(index by full name)--> {".pkg.Msg": MessageRef}
+                      --(resolve)-----------> Contract -> ProtoFile -> Service -> Method
+
+Frozen dataclasses only. Every Python name here (modules, classes, methods) comes from `naming`,
+and every module name respects the output `Layout` (the `package` prefix), so templates never
+see a descriptor and never compute a name; they loop and branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from protoforge import naming
+from protoforge.layout import Layout
+
+if TYPE_CHECKING:
+    from google.protobuf.descriptor_pb2 import FileDescriptorProto
+
+# FileDescriptorProto field numbers used in SourceCodeInfo paths.
+_FILE_SERVICE = 6
+_SERVICE_METHOD = 2
+
+
+class StreamingKind(Enum):
+    """The four shapes of an RPC, as one table instead of two booleans scattered around.
+
+    Columns: label (also the name of grpc's `Channel.<label>` and `<label>_rpc_method_handler`),
+    whether the client sends a stream, whether the server sends a stream."""
+
+    UNARY_UNARY = ("unary_unary", False, False)
+    UNARY_STREAM = ("unary_stream", False, True)
+    STREAM_UNARY = ("stream_unary", True, False)
+    STREAM_STREAM = ("stream_stream", True, True)
+
+    label: str
+    request_streaming: bool
+    response_streaming: bool
+
+    def __init__(self, label: str, request_streaming: bool, response_streaming: bool) -> None:
+        self.label = label
+        self.request_streaming = request_streaming
+        self.response_streaming = response_streaming
+
+    @classmethod
+    def of(cls, *, client_streaming: bool, server_streaming: bool) -> StreamingKind:
+        for kind in cls:
+            if (kind.request_streaming, kind.response_streaming) == (
+                client_streaming,
+                server_streaming,
+            ):
+                return kind
+        raise AssertionError("unreachable: the table covers all four combinations")
+
+    @property
+    def channel_method(self) -> str:
+        """`grpc.Channel.unary_stream` etc."""
+        return self.label
+
+    @property
+    def handler_factory(self) -> str:
+        """`grpc.unary_stream_rpc_method_handler` etc."""
+        return f"{self.label}_rpc_method_handler"
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message type as Python code refers to it: `module` is importable (layout applied) and
+    `qualname` is the class inside it (`Feature.Tags` for a nested message)."""
+
+    full_name: str  # routeguide.v1.Feature.Tags (no leading dot)
+    proto_file: str  # the contract that declares it
+    module: str  # rg_api.routeguide.v1.route_guide_pb2
+    qualname: str  # Feature.Tags
+    local: bool  # generated in this tree (False: a well-known type from the protobuf runtime)
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str  # GetFeature (as in the contract)
+    python_name: str  # get_feature (naming.method_name, unique within the service)
+    kind: StreamingKind
+    input: MessageRef
+    output: MessageRef
+    path: str  # /routeguide.v1.RouteGuide/GetFeature (the HTTP/2 path gRPC calls)
+    comments: str  # leading comments from the contract, dedented; "" if none
+    deprecated: bool
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # RouteGuide
+    full_name: str  # routeguide.v1.RouteGuide
+    comments: str
+    deprecated: bool
+    methods: tuple[Method, ...]
+    servicer_class: str  # RouteGuideServicer
+    async_servicer_class: str  # AsyncRouteGuideServicer
+    client_class: str  # RouteGuideClient
+    async_client_class: str  # AsyncRouteGuideClient
+    register_function: str  # add_route_guide_servicer_to_server
+    async_register_function: str  # add_async_route_guide_servicer_to_server
+    impl_class: str  # RouteGuide (the user's class in the scaffold)
+
+    @property
+    def kinds(self) -> frozenset[StreamingKind]:
+        return frozenset(method.kind for method in self.methods)
+
+
+@dataclass(frozen=True)
+class ProtoFile:
+    name: str  # routeguide/v1/route_guide.proto (import path)
+    package: str  # routeguide.v1 (proto package)
+    pb2_module: str  # rg_api.routeguide.v1.route_guide_pb2 (layout applied)
+    server_module: str  # rg_api.routeguide.v1.route_guide_pf_server
+    client_module: str  # rg_api.routeguide.v1.route_guide_pf_client
+    impl_module: str  # routeguide_v1_route_guide_impl (top level, below impl_out)
+    services: tuple[Service, ...]
+
+    @property
+    def methods(self) -> Iterator[Method]:
+        for service in self.services:
+            yield from service.methods
+
+    @property
+    def messages(self) -> tuple[MessageRef, ...]:
+        """Every message type the services use, sorted by full name, each once."""
+        refs = {ref.full_name: ref for m in self.methods for ref in (m.input, m.output)}
+        return tuple(refs[name] for name in sorted(refs))
+
+
+@dataclass(frozen=True)
+class Contract:
+    """All contracts of one `gen` run, sorted by import path."""
+
+    files: tuple[ProtoFile, ...]
+
+    @property
+    def service_files(self) -> tuple[ProtoFile, ...]:
+        return tuple(f for f in self.files if f.services)
+
+
+def build_contract(descriptor_set: bytes, contracts: Collection[str], layout: Layout) -> Contract:
+    """The model of the contracts named in `contracts` (import paths). Dependencies outside that
+    set (the well-known types) are only indexed, so that messages from them can be referenced."""
+    from google.protobuf import descriptor_pb2
+
+    files = (
+        descriptor_pb2.FileDescriptorSet.FromString(descriptor_set).file if descriptor_set else []
+    )
+    local = frozenset(contracts)
+    index = _index_messages(files, local, layout)
+    built = [_build_file(f, index, layout) for f in files if f.name in local]
+    return Contract(tuple(sorted(built, key=lambda f: f.name)))
+
+
+# --- pass 1: index -------------------------------------------------------------------------
+
+
+def _index_messages(
+    files: Iterable[FileDescriptorProto], local: frozenset[str], layout: Layout
+) -> dict[str, MessageRef]:
+    index: dict[str, MessageRef] = {}
+    for proto_file in files:
+        module = naming.pb2_module(proto_file.name)
+        if proto_file.name in local:
+            module = layout.module(module)
+        prefix = f".{proto_file.package}" if proto_file.package else ""
+        for full_name, qualname in _walk_messages(proto_file.message_type, prefix, ""):
+            index[full_name] = MessageRef(
+                full_name[1:], proto_file.name, module, qualname, proto_file.name in local
+            )
+    return index
+
+
+def _walk_messages(messages: Iterable[Any], prefix: str, outer: str) -> Iterator[tuple[str, str]]:
+    for message in messages:
+        full_name = f"{prefix}.{message.name}"
+        qualname = f"{outer}.{message.name}" if outer else message.name
+        yield full_name, qualname
+        yield from _walk_messages(message.nested_type, full_name, qualname)
+
+
+# --- pass 2: resolve -----------------------------------------------------------------------
+
+
+def _build_file(
+    proto_file: FileDescriptorProto, index: dict[str, MessageRef], layout: Layout
+) -> ProtoFile:
+    comments = _comments_by_path(proto_file)
+    services = tuple(
+        _build_service(proto_file, number, service, index, comments)
+        for number, service in enumerate(proto_file.service)
+    )
+    name = proto_file.name
+    return ProtoFile(
+        name=name,
+        package=proto_file.package,
+        pb2_module=layout.module(naming.pb2_module(name)),
+        server_module=layout.module(naming.server_module(name)),
+        client_module=layout.module(naming.client_module(name)),
+        impl_module=naming.impl_module(name),
+        services=services,
+    )
+
+
+def _build_service(
+    proto_file: FileDescriptorProto,
+    number: int,
+    service: Any,
+    index: dict[str, MessageRef],
+    comments: dict[tuple[int, ...], str],
+) -> Service:
+    full_name = f"{proto_file.package}.{service.name}" if proto_file.package else service.name
+    methods: list[Method] = []
+    taken = set(naming.RESERVED_METHOD_NAMES)
+    for method_number, method in enumerate(service.method):
+        python_name = naming.method_name(method.name, frozenset(taken))
+        taken.add(python_name)
+        methods.append(
+            Method(
+                name=method.name,
+                python_name=python_name,
+                kind=StreamingKind.of(
+                    client_streaming=method.client_streaming,
+                    server_streaming=method.server_streaming,
+                ),
+                input=index[method.input_type],
+                output=index[method.output_type],
+                path=f"/{full_name}/{method.name}",
+                comments=comments.get((_FILE_SERVICE, number, _SERVICE_METHOD, method_number), ""),
+                deprecated=method.options.deprecated,
+            )
+        )
+    return Service(
+        name=service.name,
+        full_name=full_name,
+        comments=comments.get((_FILE_SERVICE, number), ""),
+        deprecated=service.options.deprecated,
+        methods=tuple(methods),
+        servicer_class=naming.servicer_class(service.name, asyncio=False),
+        async_servicer_class=naming.servicer_class(service.name, asyncio=True),
+        client_class=naming.client_class(service.name, asyncio=False),
+        async_client_class=naming.client_class(service.name, asyncio=True),
+        register_function=naming.register_function(service.name, asyncio=False),
+        async_register_function=naming.register_function(service.name, asyncio=True),
+        impl_class=naming.impl_class(service.name),
+    )
+
+
+def _comments_by_path(proto_file: FileDescriptorProto) -> dict[tuple[int, ...], str]:
+    found: dict[tuple[int, ...], str] = {}
+    for location in proto_file.source_code_info.location:
+        path = tuple(location.path)
+        if path[:1] == (_FILE_SERVICE,) and len(path) in (2, 4):
+            text = clean_comment(location.leading_comments or location.trailing_comments)
+            if text:
+                found[path] = text
+    return found
+
+
+def clean_comment(raw: str) -> str:
+    """protoc keeps the space after `//` and the line ends: dedent by the common indent, drop
+    trailing whitespace and blank lines around the text."""
+    lines = [line.rstrip() for line in raw.replace("\r\n", "\n").split("\n")]
+    indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
+    cut = min(indents, default=0)
+    lines = [line[cut:] for line in lines]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)

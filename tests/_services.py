@@ -1,0 +1,107 @@
+"""Helpers for the tests/test_services_*.py modules: generate the route-guide fixture contract
+into a temporary project and import the result in the test process."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from conftest import FIXTURES
+
+SERVICES_FIXTURE = FIXTURES / "services"
+
+RETRY = {
+    "max_attempts": 3,
+    "initial_backoff": 0.01,
+    "max_backoff": 0.05,
+    "backoff_multiplier": 2,
+    "retryable_status_codes": ["UNAVAILABLE"],
+}
+
+
+@dataclass
+class Generated:
+    project: Path
+    out: Path
+    package: str | None
+
+    def module(self, name: str) -> ModuleType:
+        full = f"{self.package}.{name}" if self.package else name
+        return importlib.import_module(full)
+
+    @property
+    def pb2(self) -> ModuleType:
+        return self.module("routeguide.v1.route_guide_pb2")
+
+    @property
+    def geo(self) -> ModuleType:
+        return self.module("routeguide.v1.geo_pb2")
+
+    @property
+    def server(self) -> ModuleType:
+        return self.module("routeguide.v1.route_guide_pf_server")
+
+    @property
+    def client(self) -> ModuleType:
+        return self.module("routeguide.v1.route_guide_pf_client")
+
+    @property
+    def runtime(self) -> ModuleType:
+        return (
+            self.module("_protoforge_runtime")
+            if self.package
+            else self.module("routeguide._protoforge_runtime")
+        )
+
+
+def generate_project(
+    project: Path,
+    *,
+    package: str | None,
+    client: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Generated:
+    """Copy the fixture contracts into `project`, run `generate` and write the plan."""
+    from protoforge.config import config_from_mapping
+    from protoforge.generate import generate
+    from protoforge.plan import apply, compare
+
+    shutil.copytree(SERVICES_FIXTURE / "proto", project / "proto", dirs_exist_ok=True)
+    table: dict[str, Any] = {"proto_roots": ["proto"], "out": "gen", **(extra or {})}
+    if package:
+        table["package"] = package
+    if client:
+        table["client"] = dict(client)
+    config = config_from_mapping(table, project)
+    plan = generate(config)
+    outcome = compare(plan)
+    apply(outcome, plan.managed_dirs)
+    return Generated(project, config.out, package)
+
+
+@contextmanager
+def on_sys_path(*paths: Path) -> Iterator[None]:
+    """Make the generated package importable for the duration of a module's tests."""
+    before = set(sys.modules)
+    sys.path[:0] = [str(p) for p in paths]
+    try:
+        yield
+    finally:
+        for p in paths:
+            sys.path.remove(str(p))
+        for name in set(sys.modules) - before:
+            if not name.startswith(("grpc", "google", "typing_extensions")):
+                sys.modules.pop(name, None)
+
+
+def status_code(number: int) -> Any:
+    import grpc
+
+    return next(code for code in grpc.StatusCode if code.value[0] == number)
