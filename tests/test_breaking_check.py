@@ -1,0 +1,304 @@
+"""`protoforge check-breaking` end to end: real git repositories, every baseline kind, buf's
+categories through buf.yaml (v1 and v2), locations in the project's own paths, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from breaking_support import ORDERS_V1, change, check, check_json, git, git_project, rules
+from conftest import run_cli, write_files
+
+ORDERS = "acme/orders/v1/orders.proto"
+SHOWN = f"proto/{ORDERS}"
+
+# quantity int32 -> int64 (wire compatible, not FILE compatible), note renamed to remark,
+# DeleteOrder removed.
+ORDERS_V2 = """
+    syntax = "proto3";
+    package acme.orders.v1;
+
+    message Order {
+      string id = 1;
+      int64 quantity = 2;
+      string remark = 3;
+    }
+
+    enum Status {
+      STATUS_UNSPECIFIED = 0;
+      STATUS_OPEN = 1;
+    }
+
+    service OrderService {
+      rpc GetOrder(Order) returns (Order);
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def changed_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = git_project(tmp_path_factory.mktemp("changed"), {ORDERS: ORDERS_V1})
+    change(base, {ORDERS: ORDERS_V2})
+    return base
+
+
+def test_git_ref_reports_file_category_with_project_paths(changed_repo: Path) -> None:
+    result = check(changed_repo, "--against", "main")
+    assert result.code == 1, result.output
+    assert f"{SHOWN}\n" in result.stdout
+    assert "6:3" in result.stdout and "FIELD_SAME_TYPE" in result.stdout
+    code, document = check_json(changed_repo, "--against", "v1.0.0")
+    assert code == 1
+    assert document["version"] == 1
+    assert rules(document) == {
+        "FIELD_SAME_TYPE",
+        "FIELD_SAME_NAME",
+        "FIELD_SAME_JSON_NAME",
+        "RPC_NO_DELETE",
+    }
+    by_rule = {f["rule"]: f for f in document["findings"]}
+    assert (by_rule["FIELD_SAME_TYPE"]["path"], by_rule["FIELD_SAME_TYPE"]["line"]) == (SHOWN, 6)
+    assert by_rule["FIELD_SAME_TYPE"]["column"] == 3
+    assert by_rule["FIELD_SAME_TYPE"]["import_path"] == ORDERS
+    # a deleted RPC points at its service in the current contract
+    assert by_rule["RPC_NO_DELETE"]["line"] == 15
+    assert document["summary"] == {"breaking": 4, "suppressed": 0}
+
+
+def test_unchanged_contracts_exit_0(tmp_path: Path) -> None:
+    base = git_project(tmp_path, {ORDERS: ORDERS_V1})
+    result = check(base, "--against", "HEAD")
+    assert result.code == 0, result.output
+    assert "no breaking changes against git ref HEAD" in result.stdout
+
+
+def test_additions_are_not_breaking_and_head_tilde_works(tmp_path: Path) -> None:
+    base = git_project(tmp_path, {ORDERS: ORDERS_V1})
+    change(base, {ORDERS: ORDERS_V1.replace("string note = 3;", "string note = 3;\n  bool x = 4;")})
+    git(base, "commit", "-qam", "add a field")
+    assert check(base, "--against", "HEAD~1").code == 0
+
+
+def test_deleted_file_points_at_its_former_path(tmp_path: Path) -> None:
+    base = git_project(
+        tmp_path,
+        {
+            ORDERS: ORDERS_V1,
+            "acme/orders/v1/extra.proto": 'syntax = "proto3";\npackage acme.orders.v1;\n',
+        },
+    )
+    (base / "proto/acme/orders/v1/extra.proto").unlink()
+    code, document = check_json(base, "--against", "main")
+    assert code == 1
+    [finding] = document["findings"]
+    assert finding["rule"] == "FILE_NO_DELETE"
+    assert finding["path"] == "proto/acme/orders/v1/extra.proto"
+
+
+def test_package_category_via_buf_yaml_v2(tmp_path: Path) -> None:
+    """Moving a message to another file of the same package breaks FILE, not PACKAGE; deleting
+    it breaks PACKAGE, reported at the package statement of a file of that package."""
+    other = "acme/orders/v1/other.proto"
+    base = git_project(
+        tmp_path,
+        {
+            ORDERS: ORDERS_V1,
+            other: 'syntax = "proto3";\npackage acme.orders.v1;\nmessage Moved {}\n',
+        },
+        {"buf.yaml": "version: v2\nbreaking:\n  use:\n    - PACKAGE\n"},
+    )
+    change(base, {other: 'syntax = "proto3";\npackage acme.orders.v1;\n'})
+    change(base, {ORDERS: ORDERS_V1 + "\nmessage Moved {}\n"})
+    assert check(base, "--against", "main").code == 0
+    (base / "buf.yaml").write_text("version: v2\n", encoding="utf-8")  # default: FILE
+    code, document = check_json(base, "--against", "main")
+    assert code == 1 and rules(document) == {"MESSAGE_NO_DELETE"}
+    (base / "buf.yaml").write_text("version: v2\nbreaking:\n  use: [PACKAGE]\n", encoding="utf-8")
+    change(base, {ORDERS: ORDERS_V1})
+    code, document = check_json(base, "--against", "main")
+    assert code == 1
+    [finding] = document["findings"]
+    assert finding["rule"] == "PACKAGE_MESSAGE_NO_DELETE"
+    # buf points at the file the message was deleted from, which still exists
+    assert (finding["path"], finding["line"]) == ("proto/acme/orders/v1/other.proto", 1)
+
+
+@pytest.mark.parametrize(
+    ("buf_yaml", "expected"),
+    [
+        # WIRE_JSON: a rename breaks JSON, and so does int32 -> int64 (a string in JSON).
+        (
+            "version: v2\nbreaking:\n  use: [WIRE_JSON]\n",
+            {"FIELD_SAME_NAME", "FIELD_SAME_JSON_NAME", "FIELD_WIRE_JSON_COMPATIBLE_TYPE"},
+        ),
+        # WIRE: neither the rename nor int32 -> int64 breaks the wire format.
+        ("version: v1\nbreaking:\n  use:\n    - WIRE\n", set()),
+    ],
+    ids=["wire_json-v2", "wire-v1"],
+)
+def test_wire_categories(tmp_path: Path, buf_yaml: str, expected: set[str]) -> None:
+    base = git_project(tmp_path, {ORDERS: ORDERS_V1}, {"buf.yaml": buf_yaml})
+    change(
+        base,
+        {
+            ORDERS: ORDERS_V1.replace("string note = 3;", "string remark = 3;").replace(
+                "int32 quantity = 2;", "int64 quantity = 2;"
+            )
+        },
+    )
+    code, document = check_json(base, "--against", "main")
+    assert rules(document) == expected, document
+    assert code == (1 if expected else 0)
+
+
+def test_wire_reports_incompatible_type(tmp_path: Path) -> None:
+    base = git_project(
+        tmp_path, {ORDERS: ORDERS_V1}, {"buf.yaml": "version: v2\nbreaking:\n  use: [WIRE]\n"}
+    )
+    change(base, {ORDERS: ORDERS_V1.replace("int32 quantity = 2;", "string quantity = 2;")})
+    code, document = check_json(base, "--against", "main")
+    assert code == 1 and rules(document) == {"FIELD_WIRE_COMPATIBLE_TYPE"}
+
+
+def test_buf_yaml_v1_except_ignore_only_in_proto_root(tmp_path: Path) -> None:
+    """A v1 buf.yaml in the proto root: paths are relative to it (= import paths)."""
+    base = git_project(
+        tmp_path,
+        {ORDERS: ORDERS_V1},
+        {
+            "proto/buf.yaml": """
+                version: v1
+                breaking:
+                  use:
+                    - FILE
+                  except:
+                    - FIELD_SAME_NAME
+                  ignore_only:
+                    FIELD_SAME_TYPE:
+                      - acme/orders
+            """
+        },
+    )
+    change(base, {ORDERS: ORDERS_V2})
+    code, document = check_json(base, "--against", "main")
+    assert code == 1
+    assert rules(document) == {"FIELD_SAME_JSON_NAME", "RPC_NO_DELETE"}
+
+
+def test_buf_yaml_v2_workspace_paths_and_module_breaking(tmp_path: Path) -> None:
+    """v2 paths are relative to the workspace (`proto/acme/...`) and a module's own breaking
+    section wins over the top-level one."""
+    base = git_project(
+        tmp_path,
+        {ORDERS: ORDERS_V1},
+        {
+            "buf.yaml": """
+                version: v2
+                modules:
+                  - path: proto
+                    breaking:
+                      use: [FILE]
+                      ignore: [proto/acme/orders/v1/orders.proto]
+                breaking:
+                  use: [WIRE]
+            """
+        },
+    )
+    change(base, {ORDERS: ORDERS_V2})
+    assert check(base, "--against", "main").code == 0
+    (base / "buf.yaml").write_text(
+        "version: v2\nmodules:\n  - path: proto\nbreaking:\n  use: [FILE]\n"
+        "  except: [RPC_NO_DELETE]\n  ignore_unstable_packages: true\n",
+        encoding="utf-8",
+    )
+    code, document = check_json(base, "--against", "main")
+    assert code == 1
+    assert rules(document) == {"FIELD_SAME_TYPE", "FIELD_SAME_NAME", "FIELD_SAME_JSON_NAME"}
+
+
+def test_invalid_buf_yaml_is_exit_2_with_location(tmp_path: Path) -> None:
+    base = git_project(
+        tmp_path, {ORDERS: ORDERS_V1}, {"buf.yaml": "version: v2\nbreaking:\n  usee: [FILE]\n"}
+    )
+    result = check(base, "--against", "main")
+    assert result.code == 2
+    assert "buf.yaml:3:1: error: unknown key 'usee' in breaking" in result.stderr
+    (base / "buf.yaml").write_text("version: v2\nbreaking:\n  use: [NOT_A_RULE]\n")
+    result = check(base, "--against", "main")
+    assert result.code == 2
+    assert "NOT_A_RULE" in result.stderr and "Traceback" not in result.output
+
+
+def test_directory_baselines(tmp_path: Path) -> None:
+    project = git_project(tmp_path / "project", {ORDERS: ORDERS_V1})
+    # a checkout of the project: proto_roots are found at the same relative paths
+    checkout = tmp_path / "checkout"
+    write_files(checkout, {f"proto/{ORDERS}": ORDERS_V1, "README": "old release\n"})
+    # a bare tree of contracts: the directory itself is the root
+    bare = tmp_path / "bare"
+    write_files(bare, {ORDERS: ORDERS_V1})
+    change(project, {ORDERS: ORDERS_V2})
+    for baseline in (checkout, bare):
+        code, document = check_json(project, "--against", str(baseline))
+        assert code == 1 and "RPC_NO_DELETE" in rules(document)
+        assert document["baseline"].startswith("directory ")
+    missing = check(project, "--against", f"dir:{tmp_path / 'nope'}")
+    assert missing.code == 2 and "baseline directory not found" in missing.stderr
+
+
+def test_snapshot_baseline(tmp_path: Path) -> None:
+    base = git_project(tmp_path, {ORDERS: ORDERS_V1})
+    written = run_cli("snapshot", "-o", "api/v1.binpb", cwd=base)
+    assert written.code == 0, written.output
+    snapshot = base / "api/v1.binpb"
+    from google.protobuf import descriptor_pb2
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(snapshot.read_bytes())
+    [orders] = [f for f in files.file if f.name == ORDERS]
+    assert orders.source_code_info.location  # source info is kept
+    assert check(base, "--against", "api/v1.binpb").code == 0
+    change(base, {ORDERS: ORDERS_V2})
+    code, document = check_json(base, "--against", "api/v1.binpb")
+    assert code == 1 and "FIELD_SAME_TYPE" in rules(document)
+    assert document["baseline"] == "snapshot api/v1.binpb"
+    (base / "junk.binpb").write_text("not a descriptor set")
+    junk = check(base, "--against", "junk.binpb")
+    assert junk.code == 2 and "is not a snapshot" in junk.stderr
+
+
+def test_missing_ref_and_shallow_clone(tmp_path: Path) -> None:
+    origin = git_project(tmp_path / "origin", {ORDERS: ORDERS_V1})
+    change(origin, {ORDERS: ORDERS_V2})
+    git(origin, "commit", "-qam", "v2")
+    unknown = check(origin, "--against", "no-such-branch")
+    assert unknown.code == 2
+    assert "git ref 'no-such-branch' not found" in unknown.stderr
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{origin}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    result = check(clone, "--against", "HEAD~1")
+    assert result.code == 2
+    assert "shallow clone" in result.stderr and "no changes" in result.stderr
+    assert "fetch-depth: 0" in result.stderr and "git fetch" in result.stderr
+    tag = check(clone, "--against", "origin/release")
+    assert tag.code == 2
+    assert "git fetch --depth=1 origin release:refs/remotes/origin/release" in tag.stderr
+
+
+def test_compile_errors_name_the_side(tmp_path: Path) -> None:
+    base = git_project(tmp_path, {ORDERS: ORDERS_V1.replace("int32 quantity", "Missing quantity")})
+    change(base, {ORDERS: ORDERS_V1})
+    baseline_side = check(base, "--against", "main")
+    assert baseline_side.code == 2
+    assert "the baseline (git ref main" in baseline_side.stderr
+    assert f"main:{SHOWN}:6:" in baseline_side.stderr  # REF:path:line, not a temp path
+    git(base, "commit", "-qam", "fix")
+    change(base, {ORDERS: ORDERS_V1.replace("string note = 3;", "string note = 3")})
+    current_side = check(base, "--against", "main")
+    assert current_side.code == 2
+    assert "the current contracts do not compile" in current_side.stderr
+    assert f'{SHOWN}:8:1: error: Expected ";"' in current_side.stderr
