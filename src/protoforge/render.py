@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from protoforge import naming
 from protoforge.config import Config
-from protoforge.errors import ProtoforgeError
+from protoforge.errors import Diagnostic, ProtoforgeError
 from protoforge.layout import Layout, header
 from protoforge.model import Contract, MessageRef, Method, ProtoFile, Service, StreamingKind
 
@@ -112,7 +112,46 @@ class ImportBlock:
 def render_files(
     contract: Contract, config: Config, layout: Layout
 ) -> dict[Path, tuple[str, bool]]:
-    """Every rendered file: absolute path -> (text, user_owned)."""
+    """Every rendered file: absolute path -> (text, user_owned). A broken (user) template is a
+    user error that names the template file and line."""
+    import jinja2
+
+    try:
+        return _render_files(contract, config, layout)
+    except jinja2.TemplateSyntaxError as error:
+        raise _template_error(error, error.filename or error.name, error.lineno) from None
+    except jinja2.TemplateError as error:
+        filename, line = _template_location(error)
+        raise _template_error(error, filename, line) from None
+
+
+def _template_error(error: Exception, filename: str | None, line: int) -> ProtoforgeError:
+    from protoforge.config import display_path
+
+    where = display_path(Path(filename)) if filename else "template"
+    return ProtoforgeError(
+        "a template failed to render",
+        diagnostics=(Diagnostic(where, line, 0, "error", str(error)),),
+        hint="templates see only the context listed in docs/templates.md",
+    )
+
+
+def _template_location(error: BaseException) -> tuple[str | None, int]:
+    """The innermost template frame of a rendering error (Jinja compiles templates to Python
+    code whose frames carry the template's file name)."""
+    found: tuple[str | None, int] = (None, 0)
+    traceback = error.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith(".jinja"):
+            found = (filename, traceback.tb_lineno)
+        traceback = traceback.tb_next
+    return found
+
+
+def _render_files(
+    contract: Contract, config: Config, layout: Layout
+) -> dict[Path, tuple[str, bool]]:
     env = environment(config.templates_dir)
     out: dict[Path, tuple[str, bool]] = {}
     runtimes: set[str] = set()
