@@ -149,6 +149,10 @@ def _split_key(text: str, number: int) -> tuple[str, str] | None:
 
 
 def _flow_or_scalar(text: str, number: int) -> Any:
+    if text[0] in "&*!|>":
+        raise YamlSubsetError(
+            number, f"YAML feature {text[0]!r} is not supported in buf.yaml by protoforge"
+        )
     if text[0] in "[{":
         value, end = _flow(text, 0, number)
         if text[end:].strip():

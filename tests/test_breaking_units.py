@@ -1,0 +1,101 @@
+"""Unit tests of the pieces that need no repository: the buf.yaml reader, buf discovery, the
+buf.yaml → image config translation, version bumps."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from protoforge.breaking.bufconfig import load_buf_settings
+from protoforge.breaking.changelog import next_version
+from protoforge.breaking.runner import BufError, find_buf
+from protoforge.breaking.yamlsubset import YamlSubsetError, loads
+from protoforge.config import config_from_mapping
+from protoforge.errors import ConfigError
+
+
+def test_yaml_subset_reads_buf_yaml_shapes() -> None:
+    text = """
+version: v2   # comment
+modules:
+  - path: proto
+    breaking:
+      use: [FILE, "WIRE"]
+breaking:
+  use:
+  - PACKAGE
+  ignore_only:
+    FIELD_SAME_TYPE: ['a/b.proto']
+  ignore_unstable_packages: true
+  except: []
+"""
+    assert loads(text) == {
+        "version": "v2",
+        "modules": [{"path": "proto", "breaking": {"use": ["FILE", "WIRE"]}}],
+        "breaking": {
+            "use": ["PACKAGE"],
+            "ignore_only": {"FIELD_SAME_TYPE": ["a/b.proto"]},
+            "ignore_unstable_packages": True,
+            "except": [],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("a: 1\n  b: 2\n", 2), ("a: &anchor 1\nb: *anchor\n", 2), ("a: [1, 2\n", 1)],
+)
+def test_yaml_subset_rejects_with_line(text: str, line: int) -> None:
+    with pytest.raises(YamlSubsetError) as caught:
+        loads(text)
+    assert caught.value.line == line
+
+
+def test_missing_buf_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BufError) as caught:
+        find_buf()
+    assert caught.value.exit_code == 2
+    assert caught.value.hint is not None and "pip install buf-bin" in caught.value.hint
+
+
+def test_v1beta1_roots_and_v2_module_paths_become_import_paths(tmp_path: Path) -> None:
+    (tmp_path / "proto" / "acme").mkdir(parents=True)
+    config = config_from_mapping({"proto_roots": ["proto"], "out": "gen"}, tmp_path)
+    (tmp_path / "buf.yaml").write_text(
+        "version: v1beta1\nbuild:\n  roots: [proto]\nbreaking:\n  ignore: [acme/x.proto]\n"
+    )
+    [group] = load_buf_settings(config).groups
+    assert group.config.ignore == ("acme/x.proto",)
+    (tmp_path / "buf.yaml").write_text(
+        "version: v2\nbreaking:\n  use: [WIRE]\n  ignore_only:\n    FIELD_SAME_TYPE: [proto/acme]\n"
+    )
+    [group] = load_buf_settings(config).groups
+    assert json.loads(group.config.to_buf_json()) == {
+        "version": "v2",
+        "breaking": {"use": ["WIRE"], "ignore_only": {"FIELD_SAME_TYPE": ["acme"]}},
+    }
+    (tmp_path / "buf.yaml").write_text("version: v3\n")
+    with pytest.raises(ConfigError) as caught:
+        load_buf_settings(config)
+    assert caught.value.diagnostics[0].line == 1
+
+
+def test_no_buf_yaml_means_file_defaults(tmp_path: Path) -> None:
+    (tmp_path / "proto").mkdir()
+    config = config_from_mapping({"proto_roots": ["proto"], "out": "gen"}, tmp_path)
+    settings = load_buf_settings(config)
+    assert settings.source is None
+    assert [g.config.use for g in settings.groups] == [("FILE",)]
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [("major", "2.0.0"), ("minor", "1.5.0"), ("patch", "1.4.3")],
+)
+def test_next_version(level: str, expected: str) -> None:
+    assert next_version("1.4.2", level) == expected
