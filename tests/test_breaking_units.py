@@ -46,7 +46,7 @@ breaking:
 
 @pytest.mark.parametrize(
     ("text", "line"),
-    [("a: 1\n  b: 2\n", 2), ("a: &anchor 1\nb: *anchor\n", 2), ("a: [1, 2\n", 1)],
+    [("a: 1\n  b: 2\n", 2), ("a: &anchor 1\nb: *anchor\n", 1), ("a: [1, 2\n", 1)],
 )
 def test_yaml_subset_rejects_with_line(text: str, line: int) -> None:
     with pytest.raises(YamlSubsetError) as caught:
