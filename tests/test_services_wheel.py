@@ -1,0 +1,79 @@
+"""The templates ship inside the wheel: build it, install it into a clean virtualenv, run
+`protoforge gen` there and use the generated server and client in that environment."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _services import SERVICES_FIXTURE
+from conftest import REPO, write_files
+
+USE_GENERATED = """
+import sys
+sys.path.insert(0, "gen")
+from rg_wheel import _protoforge_runtime as rt
+from rg_wheel.routeguide.v1 import geo_pb2, route_guide_pb2, route_guide_pf_client
+from rg_wheel.routeguide.v1 import route_guide_pf_server as server
+
+
+class Guide(server.RouteGuideServicer):
+    def get_feature(self, request, context):
+        return route_guide_pb2.Feature(name="from the wheel", location=request)
+
+
+running = rt.start([Guide()], "127.0.0.1:0")
+try:
+    with route_guide_pf_client.RouteGuideClient.connect(f"127.0.0.1:{running.port}") as client:
+        print(client.get_feature(geo_pb2.Point(latitude=1)).name)
+finally:
+    running.shutdown(grace=1)
+"""
+
+
+def run(*args: str | Path, cwd: Path, timeout: float = 600) -> str:
+    done = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, f"{args}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_gen_from_a_wheel_in_a_clean_virtualenv(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".*venv*", "__pycache__", ".mypy_cache", "*.egg-info"
+        ),
+    )
+    dist = tmp_path / "dist"
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, source, cwd=tmp_path)
+    wheel = next(dist.glob("protoforge-*.whl"))
+    listing = run(sys.executable, "-m", "zipfile", "-l", wheel, cwd=tmp_path)
+    assert "protoforge/templates/server.py.jinja" in listing
+
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel, cwd=tmp_path)
+
+    project = tmp_path / "project"
+    shutil.copytree(SERVICES_FIXTURE / "proto", project / "proto")
+    write_files(
+        project,
+        {"protoforge.toml": 'proto_roots = ["proto"]\nout = "gen"\npackage = "rg_wheel"\n'},
+    )
+    run(venv / "bin" / "protoforge", "gen", "-q", cwd=project)
+    assert (project / "gen/rg_wheel/_protoforge_runtime.py").is_file()
+    assert run(python, "-c", USE_GENERATED, cwd=project) == "from the wheel\n"
