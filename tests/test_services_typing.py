@@ -265,7 +265,7 @@ def test_generated_code_without_package_prefix_passes_mypy_strict(typed_project:
 
 def test_generated_code_passes_ruff_with_the_repo_config(typed_project: Path) -> None:
     files = [str(p) for p in generated_python(typed_project)]
-    assert len(files) == 6  # server + client + runtime, with and without prefix
+    assert len(files) == 10  # (server + client) x 2 contracts + runtime, with and without prefix
     config = str(REPO / "pyproject.toml")
     for command in (["check"], ["format", "--check", "--diff"]):
         done = subprocess.run(

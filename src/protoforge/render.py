@@ -82,6 +82,13 @@ class MethodView:
     docstring: str  # a docstring statement indented for a method body, or ""
     sync_wrapper: str  # name of the runtime function wrapping a sync behaviour
     async_wrapper: str  # name of the runtime function wrapping an asyncio behaviour
+    # Whole lines (indented, no newline) that may need wrapping to the line length:
+    async_context_param: str  # `context: grpc.aio.ServicerContext[Req, Resp],`
+    sync_request_iterator_param: str  # `request_iterator: Iterator[Req],`
+    async_request_iterator_param: str  # `request_iterator: AsyncIterator[Req],`
+    async_requests_param: str  # `requests: AsyncIterable[Req] | Iterable[Req],`
+    sync_unimplemented: str  # `_rt.unimplemented(context, "Service.Method")`
+    async_unimplemented: str  # `await _rt.unimplemented_async(...)` or `return ..._stream(...)`
 
 
 @dataclass(frozen=True)
@@ -294,6 +301,8 @@ def _service_view(service: Service, aliases: dict[str, str]) -> ServiceView:
 
 def _method_view(service: Service, method: Method, aliases: dict[str, str]) -> MethodView:
     unary = not method.kind.response_streaming
+    request, response = _type_expr(method.input, aliases), _type_expr(method.output, aliases)
+    label = json.dumps(f"{service.name}.{method.name}")
     return MethodView(
         name=method.name,
         python_name=method.python_name,
@@ -301,11 +310,24 @@ def _method_view(service: Service, method: Method, aliases: dict[str, str]) -> M
         path=method.path,
         deprecated=method.deprecated,
         deprecation=json.dumps(f"{service.name}.{method.name} is deprecated in the contract"),
-        request_type=_type_expr(method.input, aliases),
-        response_type=_type_expr(method.output, aliases),
+        request_type=request,
+        response_type=response,
         docstring=docstring(method.comments, 8),
         sync_wrapper="sync_unary_response" if unary else "sync_stream_response",
         async_wrapper="async_unary_response" if unary else "async_stream_response",
+        async_context_param=fit(8, "context: grpc.aio.ServicerContext[", [request, response], "],"),
+        sync_request_iterator_param=fit(8, "request_iterator: Iterator[", [request], "],"),
+        async_request_iterator_param=fit(8, "request_iterator: AsyncIterator[", [request], "],"),
+        async_requests_param=fit_union(
+            8, "requests: ", [f"AsyncIterable[{request}]", f"Iterable[{request}]"], ","
+        ),
+        sync_unimplemented=fit(8, "_rt.unimplemented(", ["context", label], ")"),
+        async_unimplemented=fit(
+            8,
+            "await _rt.unimplemented_async(" if unary else "return _rt.unimplemented_stream(",
+            ["context", label],
+            ")",
+        ),
     )
 
 
@@ -433,6 +455,30 @@ def docstring(text: str, indent: int) -> str:
         return f'{pad}"""{lines[0]}"""\n'
     body = "\n".join(f"{pad}{line}" if line else "" for line in lines[1:])
     return f'{pad}"""{lines[0]}\n{body}\n{pad}"""\n'
+
+
+def fit(indent: int, head: str, items: list[str], tail: str) -> str:
+    """`head` + comma-separated `items` + `tail` as `ruff format` lays out a bracketed sequence
+    at LINE_LENGTH: on one line; else the items together on one indented line; else one item
+    per line with a trailing comma."""
+    pad, inner = " " * indent, " " * (indent + 4)
+    joined = ", ".join(items)
+    if len(pad) + len(head) + len(joined) + len(tail) <= LINE_LENGTH:
+        return f"{pad}{head}{joined}{tail}"
+    if len(inner) + len(joined) <= LINE_LENGTH:
+        return f"{pad}{head}\n{inner}{joined}\n{pad}{tail}"
+    exploded = "".join(f"{inner}{item},\n" for item in items)
+    return f"{pad}{head}\n{exploded}{pad}{tail}"
+
+
+def fit_union(indent: int, head: str, members: list[str], tail: str) -> str:
+    """An annotation `A | B` as `ruff format` splits it when too long: one member per line."""
+    pad = " " * indent
+    line = f"{pad}{head}{' | '.join(members)}{tail}"
+    if len(line) <= LINE_LENGTH:
+        return line
+    rest = "".join(f"\n{pad}| {member}" for member in members[1:])
+    return f"{pad}{head}{members[0]}{rest}{tail}"
 
 
 def py_literal(value: Any, indent: int = 0) -> str:
