@@ -61,7 +61,7 @@ def snapshot_tree(base: Path) -> dict[str, bytes]:
     return {
         p.relative_to(base).as_posix(): p.read_bytes()
         for p in sorted(base.rglob("*"))
-        if p.is_file() and "__pycache__" not in p.parts
+        if p.is_file() and "__pycache__" not in p.parts and ".mypy_cache" not in p.parts
     }
 
 

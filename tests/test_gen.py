@@ -44,7 +44,15 @@ def run_python(code: str, *, cwd: Path, pythonpath: Path) -> subprocess.Complete
 
 def mypy_strict(directory: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "."],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir=/dev/null",
+            ".",
+        ],
         cwd=directory,
         capture_output=True,
         text=True,

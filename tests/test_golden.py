@@ -32,7 +32,15 @@ def test_generated_output_matches_golden(case: GoldenCase, tmp_path: Path) -> No
 def test_golden_output_passes_mypy_strict(case: GoldenCase) -> None:
     gen = GOLDEN / case.name / "expected" / "gen"
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "."],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir=/dev/null",
+            ".",
+        ],
         cwd=gen,
         capture_output=True,
         text=True,
