@@ -1,0 +1,89 @@
+# Implementation of acme/orders/v1/orders.proto: created once by protoforge; yours.
+"""Your implementation of the services in acme/orders/v1/orders.proto.
+
+protoforge created this file once and never overwrites it. Run the server with
+`python -m acme_orders_v1_orders_impl [ADDRESS]` (default [::]:50051),
+with the generated package on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import grpc
+from google.protobuf import empty_pb2
+
+from acme import _protoforge_runtime as runtime
+from acme.orders.v1 import orders_pb2, orders_pf_server
+
+
+class OrderService(orders_pf_server.OrderServiceServicer):
+    """Places and tracks orders."""
+
+    def get_order(
+        self,
+        request: orders_pb2.GetOrderRequest,
+        context: grpc.ServicerContext,
+    ) -> orders_pb2.Order:
+        """Fetch one order by id."""
+        # TODO: implement; the base method ends the call with UNIMPLEMENTED.
+        return super().get_order(request, context)
+
+    def list_orders(
+        self,
+        request: orders_pb2.ListOrdersRequest,
+        context: grpc.ServicerContext,
+    ) -> Iterator[orders_pb2.Order]:
+        """Every order of a customer, as they are found."""
+        # TODO: implement; the base method ends the call with UNIMPLEMENTED.
+        return super().list_orders(request, context)
+
+    def import_orders(
+        self,
+        request_iterator: Iterator[orders_pb2.Order],
+        context: grpc.ServicerContext,
+    ) -> orders_pb2.ImportSummary:
+        """Upload many orders; returns how many were stored."""
+        # TODO: implement; the base method ends the call with UNIMPLEMENTED.
+        return super().import_orders(request_iterator, context)
+
+    def track(
+        self,
+        request_iterator: Iterator[orders_pb2.TrackRequest],
+        context: grpc.ServicerContext,
+    ) -> Iterator[orders_pb2.OrderEvent]:
+        """Live updates for the orders the client subscribes to."""
+        # TODO: implement; the base method ends the call with UNIMPLEMENTED.
+        return super().track(request_iterator, context)
+
+    def lookup(
+        self,
+        request: orders_pb2.GetOrderRequest,
+        context: grpc.ServicerContext,
+    ) -> orders_pb2.Order:
+        """Superseded by GetOrder."""
+        # TODO: implement; the base method ends the call with UNIMPLEMENTED.
+        return super().lookup(request, context)
+
+    def ping(
+        self,
+        request: empty_pb2.Empty,
+        context: grpc.ServicerContext,
+    ) -> empty_pb2.Empty:
+        # TODO: implement; the base method ends the call with UNIMPLEMENTED.
+        return super().ping(request, context)
+
+
+def main(argv: list[str]) -> None:
+    address = argv[1] if len(argv) > 1 else runtime.DEFAULT_ADDRESS
+    runtime.serve(
+        [
+            OrderService(),
+        ],
+        address,
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv)
