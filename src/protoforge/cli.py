@@ -172,6 +172,52 @@ def summary(outcome: Outcome, elapsed: float, *, dry: bool) -> str:
     return f"{prefix}: {counts} in {elapsed:.2f}s"
 
 
+@app.command()
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="The project directory (created if absent).", file_okay=False)
+    ] = Path("."),
+    package: Annotated[
+        str | None,
+        typer.Option(
+            "--package",
+            help="Proto package and top-level Python package, lower_snake_case "
+            "(default: from the directory name).",
+            show_default=False,
+        ),
+    ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option(
+            "--service",
+            help="The sample service's name, PascalCase (default: <Package>Service).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Create a runnable contract-first project: config, a sample contract, buf.yaml, a working
+    implementation and a test. Refuses (exit 2, writing nothing) if anything would be
+    overwritten."""
+
+    def body() -> int:
+        from protoforge.config import display_path
+        from protoforge.init import init_project
+
+        result = init_project(directory, package, service)
+        for planned in result.files:
+            typer.echo(f"  {planned.status.value:<20} {display_path(planned.path)}")
+        names = result.names
+        typer.echo(
+            f"init: {names.proto_package}.{names.service} in {display_path(result.project)}"
+            "\n\nNext steps:"
+        )
+        for step in result.next_steps:
+            typer.echo(f"  {step}")
+        return ExitCode.OK
+
+    raise typer.Exit(run_guarded(body))
+
+
 from protoforge.cli_breaking import register as register_breaking  # noqa: E402
 
 register_breaking(app)  # check-breaking, snapshot, diff
