@@ -54,6 +54,14 @@ def check_breaking(
     output_format: Annotated[
         CheckFormat, typer.Option("--format", "-f", help="Output format.")
     ] = CheckFormat.text,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Compile and compare every contract on both sides, instead of only the packages "
+            "that the change touches (the findings are the same; this is slower).",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Fail (exit 1) when the contracts break the API of the baseline, using buf's rules and the
@@ -65,7 +73,7 @@ def check_breaking(
         from protoforge.breaking.runner import rule_catalog
 
         settings = load(config)
-        report = check(settings, against)
+        report = check(settings, against, full=full)
         typer.echo(render(report, output_format.value, rule_catalog), nl=False)
         return int(report.exit_code)
 

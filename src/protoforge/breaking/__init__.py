@@ -3,6 +3,7 @@
 The pipeline, one module per step:
 
     baseline (resolve + compile both sides) ─► runner (buf breaking over two images)
+      (fastpath: only the packages a change touches, same findings; basecache: by commit)
       ─► findings (placed in the project's files) ─► suppress (inline, reviewed) ─► formats
 
 `changelog` compares the two FileDescriptorSets in Python for `protoforge diff`.
@@ -14,31 +15,50 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from protoforge.breaking.bufconfig import BufSettings
     from protoforge.breaking.changelog import Changelog
-    from protoforge.breaking.findings import Report
+    from protoforge.breaking.findings import Locator, Report
+    from protoforge.breaking.runner import RawFinding
+    from protoforge.breaking.suppress import Suppression
     from protoforge.config import Config
     from protoforge.contracts import ContractFile
 
 
-def check_breaking(config: Config, against: str) -> Report:
-    """Compare the current contracts with the baseline `against` under the project's buf.yaml."""
-    from protoforge.breaking import suppress
-    from protoforge.breaking.baseline import compile_current, resolve_baseline
+def check_breaking(config: Config, against: str, *, full: bool = False) -> Report:
+    """Compare the current contracts with the baseline `against` under the project's buf.yaml.
+
+    By default only the packages that the change touches are compiled and compared (see
+    `fastpath`), with the same findings as the full check; `full=True` compiles and compares
+    every contract on both sides."""
     from protoforge.breaking.bufconfig import load_buf_settings
-    from protoforge.breaking.findings import Locator, Report
-    from protoforge.breaking.runner import rule_catalog, run_breaking
 
     settings = load_buf_settings(config)
+    if not full:
+        from protoforge.breaking import fastpath
+
+        report = fastpath.check(config, against, settings)
+        if report is not None:
+            return report
+    return _check_full(config, against, settings)
+
+
+def _check_full(config: Config, against: str, settings: BufSettings) -> Report:
+    from protoforge.breaking import suppress
+    from protoforge.breaking.baseline import compile_current, resolve_baseline
+    from protoforge.breaking.findings import Locator
+    from protoforge.breaking.runner import rule_catalog, run_breaking
+
     current, contracts = compile_current(config)
     locator = Locator(config, contracts, current.descriptor_set)
-
-    def display(name: str) -> str:
-        return locator.place_import_path(name)
 
     def categories() -> dict[str, tuple[str, ...]]:
         return {rule.id: rule.categories for rule in rule_catalog().values()}
 
-    suppressions = suppress.collect(current.descriptor_set, current.names, display, categories)
+    suppressions = suppress.collect(
+        current.descriptor_set, current.names, locator.place_import_path, categories
+    )
     baseline = resolve_baseline(against, config)
     raw = []
     for group in settings.groups:
@@ -48,12 +68,27 @@ def check_breaking(config: Config, against: str) -> Report:
             others = _names_outside(group.roots, contracts, baseline.names, config)
             cfg = cfg.with_extra_ignores(others)
         raw += run_breaking(current.descriptor_set, baseline.descriptor_set, cfg)
+    return finish(baseline.label, settings, locator, raw, suppressions, categories)
+
+
+def finish(
+    label: str,
+    settings: BufSettings,
+    locator: Locator,
+    raw: list[RawFinding],
+    suppressions: list[Suppression],
+    categories: Callable[[], dict[str, tuple[str, ...]]],
+) -> Report:
+    """buf's findings placed in the project's files, with suppressions applied."""
+    from protoforge.breaking import suppress
+    from protoforge.breaking.findings import Report
+
     findings = sorted({locator.place(r) for r in raw})
     if suppressions:
         catalog = categories()
         findings = suppress.apply(findings, suppressions, lambda rule: catalog.get(rule, ()))
     return Report(
-        baseline=baseline.label,
+        baseline=label,
         findings=tuple(findings),
         rule_groups=tuple(group.config.to_buf_json() for group in settings.groups),
     )

@@ -42,9 +42,16 @@ class Side:
 
 
 def compile_current(config: Config) -> tuple[Side, tuple[ContractFile, ...]]:
+    contracts = discover(config)
+    data = compile_current_subset(config, contracts)
+    names = frozenset(c.name for c in contracts)
+    return Side("current contracts", data, names), contracts
+
+
+def compile_current_subset(config: Config, contracts: tuple[ContractFile, ...]) -> bytes:
+    """Compile (some of) the current contracts; errors name the current side."""
     from protoforge.compile import compile_contracts
 
-    contracts = discover(config)
     try:
         result = compile_contracts(contracts, config.proto_roots, python=False, jobs=config.jobs)
     except CompileError as exc:
@@ -53,8 +60,7 @@ def compile_current(config: Config) -> tuple[Side, tuple[ContractFile, ...]]:
             diagnostics=exc.diagnostics,
             hint=exc.hint,
         ) from None
-    names = frozenset(c.name for c in contracts)
-    return Side("current contracts", result.descriptor_set, names), contracts
+    return result.descriptor_set
 
 
 def resolve_baseline(spec: str, config: Config) -> Side:
@@ -124,21 +130,38 @@ def _compile_tree(
     shown_roots: dict[Path, str] | None = None,
 ) -> Side:
     """Compile the contracts below `roots` with the current config's exclude globs. Diagnostics
-    of a materialised git tree are shown as `REF:path` instead of a temporary path."""
-    from protoforge.compile import compile_contracts
-
+    of a materialised git tree are shown as `REF:path:line:col` instead of a temporary path."""
     existing = tuple(root for root in roots if root.is_dir())
     if not existing:
         return Side(label, b"", frozenset(), cache_key)
-    baseline_config = replace(config, proto_roots=existing)
+    contracts = discover_baseline(config, existing, label)
+    data = compile_baseline(contracts, existing, label, config.jobs, shown_roots)
+    return Side(label, data, frozenset(c.name for c in contracts), cache_key)
+
+
+def discover_baseline(
+    config: Config, roots: tuple[Path, ...], label: str
+) -> tuple[ContractFile, ...]:
     try:
-        contracts = discover(baseline_config)
+        return discover(replace(config, proto_roots=roots))
     except ConfigError as exc:
         raise ConfigError(
             f"baseline ({label}): {exc.message}", diagnostics=exc.diagnostics
         ) from None
+
+
+def compile_baseline(
+    contracts: tuple[ContractFile, ...],
+    roots: tuple[Path, ...],
+    label: str,
+    jobs: int,
+    shown_roots: dict[Path, str] | None = None,
+) -> bytes:
+    """Compile (some of) the baseline's contracts; errors name the baseline."""
+    from protoforge.compile import compile_contracts
+
     try:
-        result = compile_contracts(contracts, existing, python=False, jobs=config.jobs)
+        return compile_contracts(contracts, roots, python=False, jobs=jobs).descriptor_set
     except CompileError as exc:
         shown = shown_roots or {}
         rename = {c.display: f"{shown[c.root]}{c.name}" for c in contracts if c.root in shown}
@@ -151,7 +174,6 @@ def _compile_tree(
             diagnostics=diagnostics,
             hint="fix the baseline or choose another one with --against",
         ) from None
-    return Side(label, result.descriptor_set, frozenset(c.name for c in contracts), cache_key)
 
 
 # --- git --------------------------------------------------------------------------------------
@@ -172,6 +194,14 @@ def _git_run(
 
 
 def _git(ref: str, config: Config) -> Side:
+    repo, sha, label = resolve_git(ref, config)
+    with tempfile.TemporaryDirectory(prefix="protoforge-baseline-") as tmp:
+        roots = _materialise(repo, sha, config.proto_roots, Path(tmp))
+        return _compile_tree(config, roots, label, sha, git_shown_roots(ref, repo, roots, config))
+
+
+def resolve_git(ref: str, config: Config) -> tuple[Path, str, str]:
+    """(repository top level, commit id, label) of a git ref of the project's repository."""
     project = config.project_dir
     top = _git_run(["rev-parse", "--show-toplevel"], project)
     if top.returncode != 0:
@@ -187,14 +217,17 @@ def _git(ref: str, config: Config) -> Side:
     if commit.returncode != 0 or not commit.stdout.strip():
         raise _missing_ref(ref, repo)
     sha = commit.stdout.decode().strip()
-    label = f"git ref {ref} ({sha[:12]})"
-    with tempfile.TemporaryDirectory(prefix="protoforge-baseline-") as tmp:
-        roots = _materialise(repo, sha, config.proto_roots, Path(tmp))
-        shown = {
-            root: f"{ref}:" + _prefix(original.relative_to(repo).as_posix())
-            for root, original in zip(roots, config.proto_roots, strict=True)
-        }
-        return _compile_tree(config, roots, label, sha, shown)
+    return repo, sha, f"git ref {ref} ({sha[:12]})"
+
+
+def git_shown_roots(
+    ref: str, repo: Path, roots: tuple[Path, ...], config: Config
+) -> dict[Path, str]:
+    """How diagnostics name a materialised root: `REF:path/below/repo/`."""
+    return {
+        root: f"{ref}:" + _prefix(original.relative_to(repo).as_posix())
+        for root, original in zip(roots, config.proto_roots, strict=True)
+    }
 
 
 def _prefix(rel: str) -> str:
@@ -224,20 +257,17 @@ def _missing_ref(ref: str, repo: Path) -> BaselineError:
     )
 
 
-def _materialise(repo: Path, sha: str, roots: tuple[Path, ...], into: Path) -> tuple[Path, ...]:
-    """Write the .proto files below each root at `sha` to `into/<root relative to repo>`."""
-    result: list[Path] = []
-    wanted: list[tuple[str, str]] = []  # (blob id, repo-relative path)
-    for root in roots:
+def git_listing(repo: Path, sha: str, roots: tuple[Path, ...]) -> list[tuple[int, str, str]]:
+    """(root index, repo-relative path, blob id) of every .proto file below each root at `sha`
+    (symlinks skipped)."""
+    found: list[tuple[int, str, str]] = []
+    for index, root in enumerate(roots):
         if not root.is_relative_to(repo):
             raise BaselineError(
                 f"proto root {display_path(root)} is outside the git repository "
                 f"{display_path(repo)}, so it cannot be read at a git ref"
             )
         rel = root.relative_to(repo).as_posix()
-        target = into / "tree" / rel if rel != "." else into / "tree"
-        target.mkdir(parents=True, exist_ok=True)
-        result.append(target)
         listing = _git_run(["ls-tree", "-r", "-z", sha, "--", rel if rel != "." else "."], repo)
         if listing.returncode != 0:
             raise BaselineError(
@@ -249,17 +279,38 @@ def _materialise(repo: Path, sha: str, roots: tuple[Path, ...], into: Path) -> t
             meta, path = entry.split("\t", 1)
             mode, kind, blob = meta.split()
             if kind == "blob" and mode != "120000" and path.endswith(".proto"):
-                wanted.append((blob, path))
-    if wanted:
-        batch = _git_run(["cat-file", "--batch"], repo, "\n".join(b for b, _ in wanted).encode())
-        data = batch.stdout
-        position = 0
-        for _, path in wanted:
-            header_end = data.index(b"\n", position)
-            size = int(data[position:header_end].split()[2])
-            content = data[header_end + 1 : header_end + 1 + size]
-            position = header_end + 1 + size + 1
-            destination = into / "tree" / path
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_bytes(content)
+                found.append((index, path, blob))
+    return found
+
+
+def read_blobs(repo: Path, blobs: list[str]) -> list[bytes]:
+    """The contents of `blobs`, in order (one `git cat-file --batch`)."""
+    if not blobs:
+        return []
+    batch = _git_run(["cat-file", "--batch"], repo, "\n".join(blobs).encode())
+    data = batch.stdout
+    contents: list[bytes] = []
+    position = 0
+    for _ in blobs:
+        header_end = data.index(b"\n", position)
+        size = int(data[position:header_end].split()[2])
+        contents.append(data[header_end + 1 : header_end + 1 + size])
+        position = header_end + 1 + size + 1
+    return contents
+
+
+def _materialise(repo: Path, sha: str, roots: tuple[Path, ...], into: Path) -> tuple[Path, ...]:
+    """Write the .proto files below each root at `sha` to `into/<root relative to repo>`."""
+    result: list[Path] = []
+    for root in roots:
+        rel = root.relative_to(repo).as_posix() if root.is_relative_to(repo) else "."
+        target = into / "tree" / rel if rel != "." else into / "tree"
+        target.mkdir(parents=True, exist_ok=True)
+        result.append(target)
+    wanted = git_listing(repo, sha, roots)
+    contents = read_blobs(repo, [blob for _, _, blob in wanted])
+    for (_, path, _), content in zip(wanted, contents, strict=True):
+        destination = into / "tree" / path
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(content)
     return tuple(result)
