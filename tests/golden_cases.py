@@ -51,7 +51,8 @@ def generate_case(case: GoldenCase, workdir: Path | None = None) -> Path:
     if result.code != 0:
         raise RuntimeError(f"gen failed for golden case {case.name}:\n{result.output}")
     output = base / "output"
-    for relative in sorted(set(snapshot_tree(project)) - inputs):
+    produced = set(snapshot_tree(project)) - inputs
+    for relative in sorted(p for p in produced if not p.startswith(".protoforge-cache/")):
         target = output / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(project / relative, target)

@@ -117,23 +117,29 @@ def gen(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List unchanged files too.")
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Regenerate everything; ignore and do not update .protoforge-cache."
+        ),
+    ] = False,
 ) -> None:
     """Generate typed messages, stubs, servers and clients from the contracts."""
 
     def body() -> int:
-        from protoforge.generate import generate
-        from protoforge.plan import apply, compare
+        from protoforge.generate import generate, write
+        from protoforge.plan import compare
 
         started = time.perf_counter()
         settings = load(config)
-        plan = generate(settings)
+        plan = generate(settings, use_cache=not no_cache)
         for warning in plan.warnings:
             if not quiet:
                 err(str(warning))
         outcome = compare(plan)
         writes = not (check or dry_run)
         if writes:
-            apply(outcome, plan.managed_dirs)
+            write(settings, plan, outcome, use_cache=not no_cache)
         if not quiet:
             report(outcome, settings, verbose=verbose, diff=diff, dry=not writes)
             elapsed = time.perf_counter() - started
@@ -155,7 +161,7 @@ def report(outcome: Outcome, settings: Config, *, verbose: bool, diff: bool, dry
 
     verb = "would be " if dry else ""
     for change in outcome.changes:
-        if change.status is Status.UNCHANGED and not verbose:
+        if change.status in (Status.UNCHANGED, Status.SKIPPED) and not verbose:
             continue
         stream_err = dry  # in --check/--dry-run mode the report is diagnostics, not output
         label = f"{verb}{change.status.value}"

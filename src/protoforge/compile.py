@@ -17,10 +17,15 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from protoforge.contracts import ContractFile, locate
 from protoforge.errors import CompileError, Diagnostic, ProtoforgeError
+
+if TYPE_CHECKING:
+    from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
 # Below this many contracts one protoc process is faster than starting several.
 MIN_FILES_PER_SHARD = 64
@@ -35,6 +40,17 @@ class CompileResult:
     outputs: dict[str, bytes]  # output path relative to the out dir -> content
     descriptor_set: bytes  # serialized FileDescriptorSet (imports and source info included)
     warnings: tuple[Diagnostic, ...]
+
+    @cached_property
+    def _files_by_name(self) -> dict[str, FileDescriptorProto]:
+        from google.protobuf import descriptor_pb2
+
+        parsed = descriptor_pb2.FileDescriptorSet.FromString(self.descriptor_set)
+        return {proto_file.name: proto_file for proto_file in parsed.file}
+
+    def file(self, name: str) -> FileDescriptorProto | None:
+        """The descriptor of one compiled file (a contract or one of its imports)."""
+        return self._files_by_name.get(name)
 
 
 def well_known_types_include() -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from protoforge.config import Config, display_path
@@ -50,7 +51,7 @@ def discover(config: Config) -> tuple[ContractFile, ...]:
                     hint="an import path must be unique across proto_roots",
                 )
             contract = ContractFile(name, root)
-            check_importable(name, contract.display)
+            check_importable(name, partial(display_path, contract.path))
             found[name] = contract
     return tuple(sorted(found.values()))
 

@@ -1,85 +1,271 @@
-"""The library API: `generate(config) -> Plan`. The CLI is a thin shell around it.
+"""The library API: `generate(config) -> Plan`, then `write(config, plan)`. The CLI is a thin
+shell around them.
 
-config -> discover -> compile (protoc) -> python package files (+ rendered templates) -> Plan
+    config -> discover -> [cache: what changed?] -> compile (protoc) -> package files
+           -> model -> render (servers, clients, runtime, scaffolds) -> Plan
+
+With the cache (cache.py), only contracts whose output can have changed are compiled and
+rendered: a changed contract and its direct importers. Everything else is carried over as `kept`
+files, verified on disk by size and mtime. Without a usable cache, everything is generated.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from protoforge import cache
 from protoforge.compile import CompileResult, compile_contracts
 from protoforge.config import Config
 from protoforge.contracts import ContractFile, discover
+from protoforge.errors import CompileError
 from protoforge.layout import Layout, header, rewrite_imports
-from protoforge.naming import pb2_grpc_module, pb2_module
-from protoforge.plan import GeneratedFile, Owner, Plan
+from protoforge.naming import module_to_path, pb2_grpc_module, pb2_module, runtime_module
+from protoforge.plan import GeneratedFile, Outcome, Owner, Plan, Status, apply
 
 PY_TYPED = header(None).encode()
 
 
-def generate(config: Config) -> Plan:
-    """Compile every contract the config names and return the full output tree, in memory."""
+@dataclass(frozen=True)
+class GenPlan(Plan):
+    """A Plan plus what the cache needs to record after a successful write."""
+
+    global_key: str = ""
+    records: dict[str, cache.ContractRecord] = field(default_factory=dict)
+    previous: cache.GenState | None = None
+
+
+def generate(config: Config, *, use_cache: bool = True) -> GenPlan:
+    """The full output tree for the contracts the config names, in memory (unchanged files that
+    the cache vouches for are listed in `kept` instead)."""
     contracts = discover(config)
-    result = compile_contracts(
-        contracts, config.proto_roots, jobs=config.jobs, project_dir=config.project_dir
-    )
     layout = Layout(config.package)
-    relative = python_package_files(contracts, result, layout)
-    files = {config.out / path: GeneratedFile(content) for path, content in relative.items()}
-    files.update(rendered_files(config, contracts, result, layout))
-    return Plan(files=files, managed_dirs=(config.out,), warnings=result.warnings)
+    digests = {c.name: cache.digest(c.path.read_bytes()) for c in contracts}
+    key = _global_key(config)
+    state = cache.load_state(config.project_dir) if use_cache else None
+    previous = state if state is not None and state.global_key == key else None
+    targets = _targets(previous, digests) if previous else set(digests)
+
+    selected = tuple(c for c in contracts if c.name in targets)
+    try:
+        # Nothing selected (a no-op run) compiles nothing: compile_contracts returns at once.
+        result = compile_contracts(
+            selected, config.proto_roots, jobs=config.jobs, project_dir=config.project_dir
+        )
+    except CompileError:
+        if len(selected) == len(contracts):
+            raise
+        # The diagnostics of a partial compile can differ from a full one (an importer that was
+        # not recompiled); report exactly what a clean run reports.
+        compile_contracts(
+            contracts, config.proto_roots, jobs=config.jobs, project_dir=config.project_dir
+        )
+        raise
+
+    all_names = [c.name for c in contracts]
+    files: dict[Path, GeneratedFile] = {}
+    records: dict[str, cache.ContractRecord] = {}
+    generated = python_package_files(selected, result, layout, all_names)
+    rendered, services = (
+        _rendered_files(config, all_names, targets, result, layout) if selected else ({}, set())
+    )
+    for contract in selected:
+        outputs = {
+            config.out / path: GeneratedFile(content) for path, content in generated[contract.name]
+        }
+        outputs.update(rendered.get(contract.name, {}))
+        files.update(outputs)
+        imports, public = _imports_of(result, contract.name)
+        records[contract.name] = cache.ContractRecord(
+            digest=digests[contract.name],
+            imports=imports,
+            public_imports=public,
+            outputs=tuple(sorted(str(path) for path in outputs)),
+            services=contract.name in services,
+        )
+
+    kept: dict[Path, Owner] = {}
+    if previous:
+        for name in digests.keys() - targets:
+            records[name] = previous.contracts[name]
+            for output in previous.contracts[name].outputs:
+                user_owned = previous.files[output].user_owned
+                kept[Path(output)] = Owner.USER if user_owned else Owner.GENERATED
+
+    # Shared files (package markers, runtime modules) depend only on which contracts exist and
+    # which declare services: their set is computed in full every time.
+    out_prefix = str(config.out) + os.sep
+    relative_outputs = {
+        output[len(out_prefix) :].replace(os.sep, "/")
+        for record in records.values()
+        for output in record.outputs
+        if output.startswith(out_prefix)
+    }
+    shared = package_marker_files(relative_outputs, layout)
+    runtimes = sorted(
+        {
+            runtime_module(layout.package, pb2_module(name))
+            for name, record in records.items()
+            if record.services
+        }
+    )
+    runtime_paths = {module: config.out / module_to_path(module) for module in runtimes}
+    unchanged_runtimes = {
+        module
+        for module, path in runtime_paths.items()
+        if previous
+        and str(path) in previous.files
+        and previous.files[str(path)].matches_disk(str(path))
+    }
+    kept.update({runtime_paths[module]: Owner.GENERATED for module in unchanged_runtimes})
+    if len(unchanged_runtimes) < len(runtimes):
+        from protoforge.render import render_runtimes
+
+        rendered_runtimes = render_runtimes(set(runtimes) - unchanged_runtimes, config)
+        files.update(
+            {path: GeneratedFile(text.encode()) for path, text in rendered_runtimes.items()}
+        )
+    files.update({config.out / path: GeneratedFile(content) for path, content in shared.items()})
+
+    return GenPlan(
+        files=dict(sorted(files.items())),
+        managed_dirs=(config.out,),
+        warnings=result.warnings,
+        kept=kept,
+        stale_candidates=tuple(previous.files) if previous else None,
+        global_key=key,
+        records=records,
+        previous=previous,
+    )
 
 
-def rendered_files(
-    config: Config, contracts: tuple[ContractFile, ...], result: CompileResult, layout: Layout
-) -> dict[Path, GeneratedFile]:
-    """Servers, clients and the shared runtime (generated) and implementation scaffolds (the
-    user's, written only if absent) for every contract that declares a service."""
+def write(config: Config, plan: GenPlan, outcome: Outcome, *, use_cache: bool = True) -> None:
+    """Apply the outcome to disk, then record what was generated for the next run."""
+    apply(outcome, plan.managed_dirs)
+    if not use_cache:
+        return
+    previous = plan.previous
+    if (
+        previous is not None
+        and previous.contracts == plan.records
+        and not any(change.is_change for change in outcome.changes)
+        and all(str(path) in previous.files for path in plan.files)
+    ):
+        return  # a no-op run: the recorded state is still exact
+    files: dict[str, cache.FileRecord] = {}
+    for change in outcome.changes:
+        if change.status is Status.REMOVED:
+            continue
+        key = str(change.path)
+        if change.old is None and change.new is None and plan.previous is not None:
+            # a kept file: verified against its previous record, content never loaded
+            files[key] = plan.previous.files[key]
+            continue
+        planned = plan.files[change.path]
+        files[key] = cache.FileRecord.of(change.path, user_owned=planned.owner is Owner.USER)
+    state = cache.GenState(plan.global_key, dict(plan.records), files)
+    cache.save_state(config.project_dir, state)
+
+
+def _targets(previous: cache.GenState, digests: dict[str, str]) -> set[str]:
+    """The contracts to regenerate: changed, added or deleted ones, those whose outputs were
+    edited or deleted on disk, and the contracts whose output can depend on any of those."""
+    changed = {
+        name
+        for name, value in digests.items()
+        if name not in previous.contracts or previous.contracts[name].digest != value
+    }
+    deleted = previous.contracts.keys() - digests.keys()
+    damaged = {
+        name
+        for name, record in previous.contracts.items()
+        if name in digests
+        and not all(
+            output in previous.files and previous.files[output].matches_disk(output)
+            for output in record.outputs
+        )
+    }
+    return cache.affected_contracts(changed | deleted | damaged, previous.contracts, digests)
+
+
+def _global_key(config: Config) -> str:
+    from protoforge.render import builtin_templates_dir
+
+    return cache.global_key(repr(config), (builtin_templates_dir(), config.templates_dir))
+
+
+def _imports_of(result: CompileResult, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    proto_file = result.file(name)
+    if proto_file is None:
+        return (), ()
+    dependencies = tuple(proto_file.dependency)
+    public = tuple(dependencies[index] for index in proto_file.public_dependency)
+    return dependencies, public
+
+
+def _rendered_files(
+    config: Config,
+    all_names: list[str],
+    targets: set[str],
+    result: CompileResult,
+    layout: Layout,
+) -> tuple[dict[str, dict[Path, GeneratedFile]], set[str]]:
+    """Servers and clients (generated) and implementation scaffolds (the user's, written only if
+    absent) per contract that declares a service; and the names of those contracts."""
     from protoforge.model import build_contract
     from protoforge.render import render_files
 
-    contract = build_contract(result.descriptor_set, [c.name for c in contracts], layout)
-    if not contract.service_files:
-        return {}
-    return {
-        path: GeneratedFile(text.encode("utf-8"), Owner.USER if user_owned else Owner.GENERATED)
-        for path, (text, user_owned) in render_files(contract, config, layout).items()
-    }
+    contract = build_contract(result.descriptor_set, all_names, layout, only=targets)
+    by_contract: dict[str, dict[Path, GeneratedFile]] = {}
+    services = {proto_file.name for proto_file in contract.service_files}
+    if not services:
+        return by_contract, services
+    owner_of: dict[Path, str] = {}
+    for proto_file in contract.service_files:
+        for module in (proto_file.server_module, proto_file.client_module):
+            owner_of[config.out / (module.replace(".", "/") + ".py")] = proto_file.name
+        impl_dir = config.impl_out or config.project_dir
+        owner_of[impl_dir / (proto_file.impl_module.replace(".", "/") + ".py")] = proto_file.name
+    for path, (text, user_owned) in render_files(contract, config, layout).items():
+        name = owner_of.get(path)
+        if name is None:
+            continue  # runtime modules: rendered for every package root by generate()
+        owner = Owner.USER if user_owned else Owner.GENERATED
+        by_contract.setdefault(name, {})[path] = GeneratedFile(text.encode("utf-8"), owner)
+    return by_contract, services
 
 
 def python_package_files(
-    contracts: tuple[ContractFile, ...], result: CompileResult, layout: Layout
-) -> dict[str, bytes]:
-    """protoc's outputs turned into a package: a header naming the source contract, imports
-    rewritten under the package prefix, `__init__.py` everywhere and `py.typed`."""
-    source_of = _output_sources(contracts)
+    contracts: tuple[ContractFile, ...],
+    result: CompileResult,
+    layout: Layout,
+    all_names: list[str],
+) -> dict[str, list[tuple[str, bytes]]]:
+    """protoc's outputs per contract: a header naming the contract and imports rewritten under
+    the package prefix. Paths are relative to `out`."""
     local_modules = frozenset(
-        module
-        for contract in contracts
-        for module in (pb2_module(contract.name), pb2_grpc_module(contract.name))
+        module for name in all_names for module in (pb2_module(name), pb2_grpc_module(name))
     )
-    files: dict[str, bytes] = {}
-    for relative, content in sorted(result.outputs.items()):
-        text = content.decode("utf-8")
-        text = header(source_of.get(relative)) + rewrite_imports(text, layout, local_modules)
-        files[layout.path(relative)] = text.encode("utf-8")
-    for directory in layout.package_dirs(files):
-        files.setdefault(f"{directory}/__init__.py", header(None).encode())
-    for directory in layout.typed_marker_dirs(files):
-        files[f"{directory}/py.typed"] = PY_TYPED
-    return dict(sorted(files.items()))
-
-
-def _output_sources(contracts: tuple[ContractFile, ...]) -> dict[str, str]:
-    """Output path -> the contract (import path) it was generated from, for the header."""
-    sources: dict[str, str] = {}
+    files: dict[str, list[tuple[str, bytes]]] = {}
     for contract in contracts:
+        outputs = files.setdefault(contract.name, [])
         for module in (pb2_module(contract.name), pb2_grpc_module(contract.name)):
-            base = module.replace(".", "/")
-            sources[f"{base}.py"] = contract.name
-            sources[f"{base}.pyi"] = contract.name
-    return sources
+            for suffix in (".py", ".pyi"):
+                relative = module.replace(".", "/") + suffix
+                content = result.outputs.get(relative)
+                if content is None:
+                    continue
+                text = rewrite_imports(content.decode("utf-8"), layout, local_modules)
+                outputs.append((layout.path(relative), (header(contract.name) + text).encode()))
+    return files
 
 
-def out_relative(config: Config, path: Path) -> str:
-    return path.relative_to(config.out).as_posix()
+def package_marker_files(outputs: set[str], layout: Layout) -> dict[str, bytes]:
+    """`__init__.py` in every directory holding generated modules, and `py.typed`."""
+    shared: dict[str, bytes] = {}
+    for directory in layout.package_dirs(outputs):
+        shared[f"{directory}/__init__.py"] = header(None).encode()
+    for directory in layout.typed_marker_dirs(outputs):
+        shared[f"{directory}/py.typed"] = PY_TYPED
+    return shared

@@ -144,9 +144,17 @@ class Contract:
         return tuple(f for f in self.files if f.services)
 
 
-def build_contract(descriptor_set: bytes, contracts: Collection[str], layout: Layout) -> Contract:
+def build_contract(
+    descriptor_set: bytes,
+    contracts: Collection[str],
+    layout: Layout,
+    *,
+    only: Collection[str] | None = None,
+) -> Contract:
     """The model of the contracts named in `contracts` (import paths). Dependencies outside that
-    set (the well-known types) are only indexed, so that messages from them can be referenced."""
+    set (the well-known types) are only indexed, so that messages from them can be referenced.
+    With `only`, just those contracts are built (incremental gen); `contracts` must still name
+    every contract, because it decides which modules live under the package prefix."""
     from google.protobuf import descriptor_pb2
 
     files = (
@@ -154,7 +162,8 @@ def build_contract(descriptor_set: bytes, contracts: Collection[str], layout: La
     )
     local = frozenset(contracts)
     index = _index_messages(files, local, layout)
-    built = [_build_file(f, index, layout) for f in files if f.name in local]
+    wanted = local if only is None else local & frozenset(only)
+    built = [_build_file(f, index, layout) for f in files if f.name in wanted]
     return Contract(tuple(sorted(built, key=lambda f: f.name)))
 
 

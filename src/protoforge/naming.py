@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Callable
 
 from protoforge.errors import Diagnostic, NamingError
 
@@ -31,9 +32,9 @@ def module_to_path(module: str, suffix: str = ".py") -> str:
     return module.replace(".", "/") + suffix
 
 
-def check_importable(proto_name: str, display: str) -> None:
+def check_importable(proto_name: str, display: str | Callable[[], str]) -> None:
     """A contract whose path cannot become a Python module is an error now, not a SyntaxError at
-    import time in someone's service."""
+    import time in someone's service. `display` gives the path to show (computed only on error)."""
     for part in proto_module_base(proto_name).split("."):
         problem = None
         if keyword.iskeyword(part):
@@ -45,7 +46,7 @@ def check_importable(proto_name: str, display: str) -> None:
                 f"{proto_name} cannot become a Python module",
                 diagnostics=(
                     Diagnostic(
-                        display,
+                        display if isinstance(display, str) else display(),
                         0,
                         0,
                         "error",

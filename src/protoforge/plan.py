@@ -46,6 +46,12 @@ class Plan:
     files: Mapping[Path, GeneratedFile]
     managed_dirs: tuple[Path, ...]
     warnings: tuple[Diagnostic, ...] = ()
+    # Files the generation cache verified as already on disk with the right content (by their
+    # recorded size and mtime); their content is not loaded. See cache.py.
+    kept: Mapping[Path, Owner] = field(default_factory=dict)
+    # Where stale generated files can be: the files the previous run generated. None means
+    # unknown (no cache): then every file below managed_dirs is inspected for the header.
+    stale_candidates: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,9 @@ def compare(plan: Plan) -> Outcome:
         else:
             status = Status.UPDATED
         outcome.changes.append(FileChange(path, status, planned.owner, old, planned.content))
+    for path, owner in plan.kept.items():
+        status = Status.SKIPPED if owner is Owner.USER else Status.UNCHANGED
+        outcome.changes.append(FileChange(path, status, owner))
     if foreign:
         raise ProtoforgeError(
             "refusing to overwrite files that protoforge did not generate",
@@ -110,23 +119,35 @@ def compare(plan: Plan) -> Outcome:
         outcome.changes.append(
             FileChange(path, Status.REMOVED, Owner.GENERATED, path.read_bytes(), None)
         )
+    outcome.changes.sort(key=lambda change: str(change.path))
     return outcome
 
 
 def _stale_generated_files(plan: Plan) -> list[Path]:
     """Files under the managed dirs that carry protoforge's header but are not in the plan:
     left over from a deleted or renamed contract. Files without the header are never touched."""
+    if plan.stale_candidates is not None:
+        planned = {str(path) for path in plan.files} | {str(path) for path in plan.kept}
+        return [
+            Path(name)
+            for name in sorted(set(plan.stale_candidates) - planned)
+            if os.path.isfile(name) and _has_header(Path(name))
+        ]
     stale: list[Path] = []
     for directory in plan.managed_dirs:
         if not directory.is_dir():
             continue
         for path in sorted(directory.rglob("*")):
-            if path in plan.files or not _may_be_generated(path) or not path.is_file():
+            if path in plan.files or path in plan.kept or not _may_be_generated(path):
                 continue
-            with path.open("rb") as handle:
-                if is_generated_text(handle.read(_HEAD)):
-                    stale.append(path)
+            if path.is_file() and _has_header(path):
+                stale.append(path)
     return stale
+
+
+def _has_header(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return is_generated_text(handle.read(_HEAD))
 
 
 def _may_be_generated(path: Path) -> bool:

@@ -163,25 +163,54 @@ def _render_files(
     out: dict[Path, tuple[str, bool]] = {}
     runtimes: set[str] = set()
     for proto_file in contract.service_files:
-        runtime = naming.runtime_module(layout.package, proto_file.pb2_module)
-        runtimes.add(runtime)
-        for module, template in (
-            (proto_file.server_module, SERVER_TEMPLATE),
-            (proto_file.client_module, CLIENT_TEMPLATE),
-        ):
-            context = module_context(proto_file, module, runtime, config)
-            path = config.out / naming.module_to_path(module)
-            out[path] = (env.get_template(template).render(context), False)
-        impl_dir = config.impl_out or config.project_dir
-        impl_path = impl_dir / naming.module_to_path(proto_file.impl_module)
-        out[impl_path] = (
-            env.get_template(IMPL_TEMPLATE).render(impl_context(proto_file, runtime)),
-            True,
-        )
-    for runtime in sorted(runtimes):
+        out.update(_render_service_file(env, proto_file, config, layout))
+        runtimes.add(naming.runtime_module(layout.package, proto_file.pb2_module))
+    out.update(_render_runtimes(env, runtimes, config))
+    return dict(sorted(out.items()))
+
+
+def render_runtimes(modules: Iterable[str], config: Config) -> dict[Path, str]:
+    """The shared runtime modules (they depend on nothing but their own name): the incremental
+    generator renders them for every package root with a service, whichever contracts changed."""
+    import jinja2
+
+    env = environment(config.templates_dir)
+    try:
+        return {path: text for path, (text, _) in _render_runtimes(env, modules, config).items()}
+    except jinja2.TemplateError as error:
+        filename, line = _template_location(error)
+        raise _template_error(error, filename, line) from None
+
+
+def _render_service_file(
+    env: jinja2.Environment, proto_file: ProtoFile, config: Config, layout: Layout
+) -> dict[Path, tuple[str, bool]]:
+    runtime = naming.runtime_module(layout.package, proto_file.pb2_module)
+    out: dict[Path, tuple[str, bool]] = {}
+    for module, template in (
+        (proto_file.server_module, SERVER_TEMPLATE),
+        (proto_file.client_module, CLIENT_TEMPLATE),
+    ):
+        context = module_context(proto_file, module, runtime, config)
+        path = config.out / naming.module_to_path(module)
+        out[path] = (env.get_template(template).render(context), False)
+    impl_dir = config.impl_out or config.project_dir
+    impl_path = impl_dir / naming.module_to_path(proto_file.impl_module)
+    out[impl_path] = (
+        env.get_template(IMPL_TEMPLATE).render(impl_context(proto_file, runtime)),
+        True,
+    )
+    return out
+
+
+def _render_runtimes(
+    env: jinja2.Environment, modules: Iterable[str], config: Config
+) -> dict[Path, tuple[str, bool]]:
+    out: dict[Path, tuple[str, bool]] = {}
+    for runtime in sorted(set(modules)):
         text = env.get_template(RUNTIME_TEMPLATE).render(header=header(None), module=runtime)
         out[config.out / naming.module_to_path(runtime)] = (text, False)
-    return dict(sorted(out.items()))
+    return out
 
 
 def module_context(

@@ -1,0 +1,153 @@
+"""protoforge against the tools a user would otherwise run, in the same run, on the same tree.
+
+    python benchmarks/bench.py --sizes 100 1000 5000
+
+For each size it generates a synthetic tree (benchmarks/synth.py) and measures wall time, CPU time
+and peak memory (whole process tree) of:
+
+- gen, cold:        protoforge gen (no cache)            vs one raw grpc_tools.protoc call with the
+                                                           same four outputs (python, grpc, mypy,
+                                                           mypy_grpc)
+- gen, no-op:       protoforge gen again (nothing changed) vs protoforge's cold time
+- gen, one edit:    protoforge gen after editing one contract vs protoforge's cold time
+- breaking, 1 edit: protoforge check-breaking --against DIR vs buf breaking DIR --against BASE
+- --help:           protoforge --help (absolute)
+
+Ratios < 1 mean protoforge is faster / smaller. Results go to stdout (and --json FILE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import Measurement, measure
+from synth import file_name, generate_tree
+
+PY = sys.executable
+BIN = Path(sys.executable).parent
+
+
+def raw_protoc(project: Path, out: Path) -> list[str]:
+    import grpc_tools
+
+    wkt = Path(grpc_tools.__file__).parent / "_proto"
+    names = sorted(
+        p.relative_to(project / "proto").as_posix() for p in (project / "proto").rglob("*.proto")
+    )
+    args = [
+        f"-I{project / 'proto'}",
+        f"-I{wkt}",
+        f"--python_out={out}",
+        f"--grpc_python_out={out}",
+        f"--mypy_out=quiet:{out}",
+        f"--mypy_grpc_out=quiet:{out}",
+        f"--plugin=protoc-gen-mypy={BIN / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={BIN / 'protoc-gen-mypy_grpc'}",
+        *names,
+    ]
+    response = project / "raw-args.txt"
+    response.write_text("\n".join(args) + "\n")
+    return [PY, "-m", "grpc_tools.protoc", f"@{response}"]
+
+
+def protoforge(*args: str) -> list[str]:
+    return [PY, "-m", "protoforge", *args]
+
+
+def edit_one(project: Path, count: int) -> None:
+    """Add a field to a contract in the middle of the tree (it has dependents)."""
+    path = project / "proto" / file_name(count // 2)
+    text = path.read_text()
+    path.write_text(
+        text.replace("  string id = 1;\n", "  string id = 1;\n  string added = 999;\n", 1)
+    )
+
+
+def row(label: str, ours: Measurement, theirs: Measurement, against: str) -> dict[str, object]:
+    result = {
+        "scenario": label,
+        "against": against,
+        "protoforge_wall_s": round(ours.wall, 3),
+        "protoforge_cpu_s": round(ours.cpu, 3),
+        "protoforge_peak_mb": round(ours.peak_rss_mb, 1),
+        "other_wall_s": round(theirs.wall, 3),
+        "other_cpu_s": round(theirs.cpu, 3),
+        "other_peak_mb": round(theirs.peak_rss_mb, 1),
+        "wall_ratio": round(ours.wall / theirs.wall, 3),
+        "cpu_ratio": round(ours.cpu / theirs.cpu, 3) if theirs.cpu else None,
+        "peak_ratio": round(ours.peak_rss_mb / theirs.peak_rss_mb, 3),
+    }
+    print(
+        f"  {label:<22} protoforge {ours.wall:7.2f}s {ours.cpu:7.2f}cpu {ours.peak_rss_mb:7.0f}MB"
+        f" | {against:<26} {theirs.wall:7.2f}s {theirs.cpu:7.2f}cpu {theirs.peak_rss_mb:7.0f}MB"
+        f" | ratios wall {result['wall_ratio']} cpu {result['cpu_ratio']}"
+        f" mem {result['peak_ratio']}",
+        flush=True,
+    )
+    return result
+
+
+def bench_size(count: int, workdir: Path, *, breaking: bool) -> list[dict[str, object]]:
+    project = workdir / f"tree-{count}"
+    generate_tree(project / "proto", count)
+    (project / "protoforge.toml").write_text('proto_roots = ["proto"]\nout = "gen"\n')
+    baseline = workdir / f"baseline-{count}"
+    shutil.copytree(project / "proto", baseline / "proto")
+    print(f"{count} contracts", flush=True)
+    results = []
+
+    raw_out = workdir / f"raw-{count}"
+    raw_out.mkdir()
+    raw = measure(raw_protoc(project, raw_out), cwd=project)
+    cold = measure(protoforge("gen", "--quiet", "--no-cache"), cwd=project)
+    results.append(row("gen cold", cold, raw, "raw protoc (1 call)"))
+
+    measure(protoforge("gen", "--quiet"), cwd=project)  # fill the cache
+    noop = measure(protoforge("gen", "--quiet"), cwd=project)
+    results.append(row("gen no-op", noop, cold, "protoforge gen cold"))
+
+    edit_one(project, count)
+    edited = measure(protoforge("gen", "--quiet"), cwd=project)
+    results.append(row("gen one edit", edited, cold, "protoforge gen cold"))
+
+    if breaking:
+        buf = str(BIN / "buf") if (BIN / "buf").exists() else "buf"
+        theirs = measure(
+            [buf, "breaking", "proto", "--against", str(baseline / "proto")], cwd=project
+        )
+        ours = measure(
+            protoforge("check-breaking", "--against", str(baseline), "--format", "json"),
+            cwd=project,
+        )
+        results.append(row("breaking one edit", ours, theirs, "buf breaking"))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100])
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-breaking", action="store_true", help="skip the breaking scenario")
+    args = parser.parse_args()
+
+    help_run = measure(protoforge("--help"), cwd=Path.cwd())
+    print(f"protoforge --help: {help_run.wall:.3f}s wall", flush=True)
+    results: dict[str, object] = {"help_wall_s": round(help_run.wall, 3), "sizes": {}}
+    with tempfile.TemporaryDirectory(prefix="protoforge-bench-") as tmp:
+        for count in args.sizes:
+            results["sizes"][count] = bench_size(count, Path(tmp), breaking=not args.no_breaking)  # type: ignore[index]
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
