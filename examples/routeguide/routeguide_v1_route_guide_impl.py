@@ -1,0 +1,124 @@
+# Implementation of routeguide/v1/route_guide.proto: created once by protoforge; yours.
+"""The route guide server: features from route_guide_db.json, one RPC of each streaming kind.
+
+protoforge created this file once (as a scaffold) and never overwrites it. Run the server with
+`PYTHONPATH=generated python -m routeguide_v1_route_guide_impl [ADDRESS]` (default [::]:50051).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+from routeguide import _protoforge_runtime as runtime
+from routeguide.v1 import route_guide_pb2, route_guide_pf_server
+
+DB = Path(__file__).with_name("route_guide_db.json")
+E7 = 1e7  # coordinates are degrees * 10**7
+EARTH_RADIUS_M = 6_371_000
+
+
+def load_features(path: Path = DB) -> list[route_guide_pb2.Feature]:
+    return [
+        route_guide_pb2.Feature(
+            name=entry["name"],
+            location=route_guide_pb2.Point(
+                latitude=entry["latitude"], longitude=entry["longitude"]
+            ),
+        )
+        for entry in json.loads(path.read_text(encoding="utf-8"))
+    ]
+
+
+def distance_m(start: route_guide_pb2.Point, end: route_guide_pb2.Point) -> int:
+    """Great-circle distance between two points (haversine), in metres."""
+    lat1, lat2 = math.radians(start.latitude / E7), math.radians(end.latitude / E7)
+    dlat = lat2 - lat1
+    dlon = math.radians((end.longitude - start.longitude) / E7)
+    a = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return int(EARTH_RADIUS_M * 2 * math.atan2(math.sqrt(a), math.sqrt(1 - a)))
+
+
+def key(point: route_guide_pb2.Point) -> tuple[int, int]:
+    return (point.latitude, point.longitude)
+
+
+class RouteGuide(route_guide_pf_server.RouteGuideServicer):
+    """Interface exported by the route guide server."""
+
+    def __init__(self, features: list[route_guide_pb2.Feature] | None = None) -> None:
+        self.features = load_features() if features is None else features
+        self._by_location = {key(f.location): f for f in self.features}
+        self._notes: dict[tuple[int, int], list[route_guide_pb2.RouteNote]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def get_feature(
+        self,
+        request: route_guide_pb2.Point,
+        context: grpc.ServicerContext,
+    ) -> route_guide_pb2.Feature:
+        """Obtains the feature at a given position."""
+        found = self._by_location.get(key(request))
+        return found or route_guide_pb2.Feature(name="", location=request)
+
+    def list_features(
+        self,
+        request: route_guide_pb2.Rectangle,
+        context: grpc.ServicerContext,
+    ) -> Iterator[route_guide_pb2.Feature]:
+        """Streams the named features inside the given rectangle."""
+        if not (request.HasField("lo") and request.HasField("hi")):
+            raise runtime.InvalidArgument("a rectangle needs both corners, lo and hi")
+        left, right = sorted((request.lo.longitude, request.hi.longitude))
+        bottom, top = sorted((request.lo.latitude, request.hi.latitude))
+        for feature in self.features:
+            where = feature.location
+            if left <= where.longitude <= right and bottom <= where.latitude <= top:
+                yield feature
+
+    def record_route(
+        self,
+        request_iterator: Iterator[route_guide_pb2.Point],
+        context: grpc.ServicerContext,
+    ) -> route_guide_pb2.RouteSummary:
+        """Accepts the points of a route and returns a summary when the route is done."""
+        summary = route_guide_pb2.RouteSummary()
+        previous: route_guide_pb2.Point | None = None
+        started = time.monotonic()
+        for point in request_iterator:
+            summary.point_count += 1
+            if key(point) in self._by_location:
+                summary.feature_count += 1
+            if previous is not None:
+                summary.distance += distance_m(previous, point)
+            previous = point
+        summary.elapsed_time.FromNanoseconds(int((time.monotonic() - started) * 1e9))
+        return summary
+
+    def route_chat(
+        self,
+        request_iterator: Iterator[route_guide_pb2.RouteNote],
+        context: grpc.ServicerContext,
+    ) -> Iterator[route_guide_pb2.RouteNote]:
+        """Every note sent is answered with the earlier notes at its location."""
+        for note in request_iterator:
+            with self._lock:
+                earlier = list(self._notes[key(note.location)])
+                self._notes[key(note.location)].append(note)
+            yield from earlier
+
+
+def main(argv: list[str]) -> None:
+    address = argv[1] if len(argv) > 1 else runtime.DEFAULT_ADDRESS
+    runtime.serve([RouteGuide()], address)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
