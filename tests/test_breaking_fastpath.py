@@ -18,9 +18,29 @@ from protoforge.config import Config, load_config
 from protoforge.errors import ProtoforgeError
 
 TREE = {
+    "acme/deep/v1/deep.proto": """
+        syntax = "proto3";
+        package acme.deep.v1;
+
+        import "google/protobuf/struct.proto";
+
+        enum Level {
+          LEVEL_UNSPECIFIED = 0;
+          LEVEL_HIGH = 1;
+        }
+
+        message Deep {
+          map<string, Level> levels = 1;
+          google.protobuf.Struct extra = 2;
+          message Inner { Level level = 1; }
+          Inner inner = 3;
+        }
+    """,
     "acme/common/v1/types.proto": """
         syntax = "proto3";
         package acme.common.v1;
+
+        import "acme/deep/v1/deep.proto";
 
         enum Currency {
           CURRENCY_UNSPECIFIED = 0;
@@ -31,6 +51,7 @@ TREE = {
         message Money {
           Currency currency = 1;
           int64 units = 2;
+          acme.deep.v1.Deep deep = 3;
         }
     """,
     "acme/common/v1/ids.proto": """
@@ -180,6 +201,7 @@ EDITS: dict[str, Edit] = {
         replace_in(AUDIT, 'import "google/protobuf/duration.proto";\n', ""),
         replace_in(AUDIT, "google.protobuf.Duration took = 2;", "int64 took = 2;"),
     ),
+    "deep-change": replace_in("acme/deep/v1/deep.proto", "LEVEL_HIGH = 1;", "LEVEL_HIGH = 2;"),
     "comment-only": replace_in(ORDERS, "message Line {", "// A line.\nmessage Line {"),
     "several-packages": chain(
         replace_in(ORDERS, "string note = 3;", "string remark = 3;"),

@@ -282,8 +282,9 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
         set(current.contracts),
         lambda n: imports_of(n, scans_baseline),
     )
-    current_bytes = _serialize(current_full, targets)
-    baseline_bytes = _serialize(baseline_full, targets)
+    kept, stubbed = _shape(targets, current_full, baseline_full)
+    current_bytes = _serialize(current_full, targets, kept, stubbed)
+    baseline_bytes = _serialize(baseline_full, targets, kept, stubbed)
 
     from protoforge.breaking import _names_outside, finish
     from protoforge.breaking.runner import run_breaking
@@ -440,10 +441,83 @@ def _reachable(roots: set[str], imports_of: Callable[[str], tuple[str, ...]]) ->
     return seen
 
 
-def _serialize(files: Mapping[str, FileDescriptorProto], targets: set[str]) -> bytes:
-    """A FileDescriptorSet of `files`, dependencies first. Files other than the targets are the
-    same on both sides, so buf finds nothing in them and their source info (half of the image,
-    and of buf's memory) is dropped."""
+def _shape(
+    targets: set[str], *sides: Mapping[str, FileDescriptorProto]
+) -> tuple[set[str], set[str]]:
+    """Which files buf gets whole and which as stubs, the same on both sides.
+
+    Whole: the targets and the files they can see (direct imports and `import public` chains),
+    because buf's rules look at what a target's field refers to (an enum's values for a default,
+    whether a message is a map entry). Stubs: the imports of those, which only have to make the
+    image link: buf needs every import in the image, but nothing looks two references away from
+    a target. A stub keeps a file's name, package, options, messages (names, nesting, extension
+    ranges) and enums; it drops fields, services, extensions and its own imports, so the chain of
+    imports (on a large tree most of it) ends there."""
+    kept = set(targets)
+    frontier = [name for name in targets]
+    for name in frontier:  # direct imports of the targets
+        for files in sides:
+            if name in files:
+                kept.update(files[name].dependency)
+    grew = True
+    while grew:  # and what those re-export
+        grew = False
+        for files in sides:
+            for name in list(kept):
+                proto_file = files.get(name)
+                if proto_file is None:
+                    continue
+                for index in proto_file.public_dependency:
+                    public = proto_file.dependency[index]
+                    if public not in kept:
+                        kept.add(public)
+                        grew = True
+    stubbed: set[str] = set()
+    for files in sides:
+        for name in kept:
+            if name in files:
+                stubbed.update(d for d in files[name].dependency if d not in kept)
+    return kept, stubbed
+
+
+def _stub(proto_file: FileDescriptorProto) -> FileDescriptorProto:
+    from google.protobuf import descriptor_pb2
+
+    stub = descriptor_pb2.FileDescriptorProto()
+    stub.CopyFrom(proto_file)
+    for name in (
+        "dependency",
+        "public_dependency",
+        "weak_dependency",
+        "service",
+        "extension",
+        "source_code_info",
+    ):
+        stub.ClearField(name)
+
+    def strip(message: descriptor_pb2.DescriptorProto) -> None:
+        for name in ("field", "extension", "oneof_decl", "options"):
+            message.ClearField(name)
+        nested = [n for n in message.nested_type if not n.options.map_entry]
+        del message.nested_type[:]
+        message.nested_type.extend(nested)
+        for child in message.nested_type:
+            strip(child)
+
+    for message in stub.message_type:
+        strip(message)
+    return stub
+
+
+def _serialize(
+    files: Mapping[str, FileDescriptorProto],
+    targets: set[str],
+    kept: set[str],
+    stubbed: set[str],
+) -> bytes:
+    """A FileDescriptorSet of the kept files and the stubs, dependencies first. Files other than
+    the targets are the same on both sides, so buf finds nothing in them and their source info is
+    dropped."""
     if not files:
         return b""
     from google.protobuf import descriptor_pb2
@@ -459,13 +533,18 @@ def _serialize(files: Mapping[str, FileDescriptorProto], targets: set[str]) -> b
                 continue
             if expanded:
                 done.add(current)
-                ordered.append(files[current])
+                if current in kept:
+                    ordered.append(files[current])
+                elif current in stubbed:
+                    ordered.append(_stub(files[current]))
                 continue
             stack.append((current, True))
-            stack.extend((dep, False) for dep in reversed(files[current].dependency))
+            if current in kept:
+                stack.extend((dep, False) for dep in reversed(files[current].dependency))
 
     for name in sorted(files):
-        visit(name)
+        if name in kept or name in stubbed:
+            visit(name)
     result = descriptor_pb2.FileDescriptorSet()
     result.file.extend(ordered)
     for proto_file in result.file:
