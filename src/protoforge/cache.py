@@ -29,7 +29,7 @@ from protoforge import __version__
 
 CACHE_DIR = ".protoforge-cache"
 STATE_FILE = "gen-state.json"
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class GenState:
     global_key: str
     contracts: dict[str, ContractRecord] = field(default_factory=dict)
     files: dict[str, FileRecord] = field(default_factory=dict)  # every generated file
+    target_outputs: tuple[str, ...] = ()  # the files of other-language targets
 
     def to_json(self) -> str:
         return json.dumps(
@@ -91,6 +92,7 @@ class GenState:
                     }
                     for name, r in sorted(self.contracts.items())
                 },
+                "target_outputs": list(self.target_outputs),
                 "files": {
                     name: [r.size, r.mtime_ns, r.inode, r.user_owned]
                     for name, r in sorted(self.files.items())
@@ -118,6 +120,7 @@ class GenState:
                     for name, r in data["contracts"].items()
                 },
                 files={name: FileRecord(*record) for name, record in data["files"].items()},
+                target_outputs=tuple(data["target_outputs"]),
             )
         except (ValueError, KeyError, TypeError):
             return None  # a damaged cache is a cold cache, never an error

@@ -11,16 +11,18 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from protoforge.config import Target
 from protoforge.contracts import ContractFile, locate
 from protoforge.errors import CompileError, Diagnostic, ProtoforgeError
 
@@ -40,6 +42,8 @@ class CompileResult:
     outputs: dict[str, bytes]  # output path relative to the out dir -> content
     descriptor_set: bytes  # serialized FileDescriptorSet (imports and source info included)
     warnings: tuple[Diagnostic, ...]
+    # target name -> output path relative to the target's out dir -> content
+    target_outputs: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
     @cached_property
     def _files_by_name(self) -> dict[str, FileDescriptorProto]:
@@ -82,15 +86,20 @@ def compile_contracts(
     python: bool = True,
     jobs: int = 0,
     project_dir: Path | None = None,
+    targets: Sequence[Target] = (),
 ) -> CompileResult:
-    """Compile `contracts`. With `python`, also run the Python, gRPC and mypy generators.
-    Raises CompileError with one Diagnostic per protoc message when any contract is broken."""
+    """Compile `contracts`. With `python`, also run the Python, gRPC and mypy generators; each of
+    `targets` (other languages) runs in the same protoc pass. Raises CompileError with one
+    Diagnostic per protoc message when any contract is broken."""
     if not contracts:
         return CompileResult({}, _empty_descriptor_set(), ())
+    plugins = {target.name: resolve_plugin(target, project_dir) for target in targets}
     shards = _shard([c.name for c in contracts], jobs)
     with ThreadPoolExecutor(max_workers=len(shards)) as pool:
-        results = list(pool.map(lambda names: _run_protoc(names, roots, python), shards))
-    errors = [d for ok, _, _, diags in results if not ok for d in diags]
+        results = list(
+            pool.map(lambda names: _run_protoc(names, roots, python, targets, plugins), shards)
+        )
+    errors = [d for shard in results if not shard.ok for d in shard.diagnostics]
     if errors:
         located = _relocate(errors, tuple(contracts), tuple(roots))
         raise CompileError(
@@ -99,13 +108,50 @@ def compile_contracts(
             hint=_hint_for(located, roots, project_dir),
         )
     outputs: dict[str, bytes] = {}
-    for _, shard_outputs, _, _ in results:
-        outputs.update(shard_outputs)
-    descriptor_set = _merge_descriptor_sets([descriptors for _, _, descriptors, _ in results])
+    target_outputs: dict[str, dict[str, bytes]] = {target.name: {} for target in targets}
+    for shard in results:
+        outputs.update(shard.outputs)
+        for name, files in shard.target_outputs.items():
+            target_outputs[name].update(files)
+    descriptor_set = _merge_descriptor_sets([shard.descriptor_set for shard in results])
     warnings = _relocate(
-        [d for _, _, _, diags in results for d in diags], tuple(contracts), tuple(roots)
+        [d for shard in results for d in shard.diagnostics], tuple(contracts), tuple(roots)
     )
-    return CompileResult(outputs, descriptor_set, warnings)
+    return CompileResult(outputs, descriptor_set, warnings, target_outputs)
+
+
+def resolve_plugin(target: Target, project_dir: Path | None) -> str | None:
+    """The executable of a plugin target (None for a built-in generator): a path, or a command
+    found on PATH or in the project's node_modules/.bin (where npm puts protoc-gen-es & co)."""
+    if target.generator is not None:
+        return None
+    command = target.plugin or f"protoc-gen-{target.name}"
+    if os.sep in command:
+        if os.access(command, os.X_OK) and Path(command).is_file():
+            return command
+        found = None
+    else:
+        search = [os.environ.get("PATH", "")]
+        if project_dir is not None:
+            search.insert(0, str(project_dir / "node_modules" / ".bin"))
+        found = shutil.which(command, path=os.pathsep.join(search))
+    if found is None:
+        raise ProtoforgeError(
+            f"target {target.name!r}: plugin {command} not found or not executable",
+            hint=f"install it (it must be on PATH or in node_modules/.bin), or set "
+            f"targets.{target.name}.plugin to its path; protoc's built-in generators are "
+            f"used with targets.{target.name}.generator",
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class _ShardResult:
+    ok: bool
+    outputs: dict[str, bytes]
+    descriptor_set: bytes
+    diagnostics: list[Diagnostic]
+    target_outputs: dict[str, dict[str, bytes]]
 
 
 def _shard(names: list[str], jobs: int) -> list[list[str]]:
@@ -117,9 +163,21 @@ def _shard(names: list[str], jobs: int) -> list[list[str]]:
     return [names[i : i + size] for i in range(0, len(names), size)]
 
 
+def _read_tree(directory: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(directory).as_posix(): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
 def _run_protoc(
-    names: list[str], roots: Sequence[Path], python: bool
-) -> tuple[bool, dict[str, bytes], bytes, list[Diagnostic]]:
+    names: list[str],
+    roots: Sequence[Path],
+    python: bool,
+    targets: Sequence[Target],
+    plugins: dict[str, str | None],
+) -> _ShardResult:
     with tempfile.TemporaryDirectory(prefix="protoforge-") as tmp:
         work = Path(tmp)
         out = work / "out"
@@ -141,6 +199,15 @@ def _run_protoc(
                 f"--mypy_out=quiet:{out}",
                 f"--mypy_grpc_out=quiet:{out}",
             ]
+        for target in targets:
+            target_dir = work / "targets" / target.name
+            target_dir.mkdir(parents=True)
+            args.append(f"--{target.flag}_out={target_dir}")
+            if target.options:
+                args.append(f"--{target.flag}_opt={','.join(target.options)}")
+            plugin = plugins.get(target.name)
+            if plugin is not None:
+                args.append(f"--plugin=protoc-gen-{target.flag}={plugin}")
         args += names
         # A response file keeps thousands of contracts clear of the OS's command-line limit.
         response = work / "args.txt"
@@ -156,13 +223,14 @@ def _run_protoc(
                 diagnostics.append(
                     Diagnostic("protoc", 0, 0, "error", f"protoc exited with {done.returncode}")
                 )
-            return False, {}, b"", diagnostics
-        outputs = {
-            path.relative_to(out).as_posix(): path.read_bytes()
-            for path in sorted(out.rglob("*"))
-            if path.is_file()
-        }
-        return True, outputs, descriptor_path.read_bytes(), diagnostics
+            return _ShardResult(False, {}, b"", diagnostics, {})
+        return _ShardResult(
+            True,
+            _read_tree(out),
+            descriptor_path.read_bytes(),
+            diagnostics,
+            {target.name: _read_tree(work / "targets" / target.name) for target in targets},
+        )
 
 
 def _plugin_script(work: Path, kind: str) -> Path:

@@ -68,6 +68,27 @@ class ClientOptions:
     retry: RetryPolicy | None = None
 
 
+# Generators compiled into grpcio-tools' protoc (checked: cpp, java, go, ... are not).
+BUILTIN_GENERATORS = ("python", "pyi", "grpc_python")
+
+
+@dataclass(frozen=True)
+class Target:
+    """An extra output of the same compile pass: a protoc built-in generator or a
+    `protoc-gen-NAME` plugin (any language). `plugin` is a command name or a path."""
+
+    name: str
+    out: Path
+    plugin: str | None = None
+    generator: str | None = None  # one of BUILTIN_GENERATORS
+    options: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        """The NAME in protoc's `--NAME_out`."""
+        return self.generator or self.name
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the pipeline needs, resolved to absolute paths. Frozen: build a new one with
@@ -83,6 +104,7 @@ class Config:
     impl_out: Path | None = None
     client: ClientOptions = field(default_factory=ClientOptions)
     jobs: int = 0  # parallel protoc processes; 0 = one per CPU
+    targets: tuple[Target, ...] = ()
 
     def display_path(self, path: Path) -> str:
         """A path as the user would type it: relative to the working directory when below it."""
@@ -167,6 +189,13 @@ _TOP_KEYS: dict[str, Callable[[Any], Any]] = {
     "impl_out": _str,
     "jobs": _int_at_least(0),
     "client": dict,  # validated as a nested table below
+    "targets": dict,  # a table of tables, one per target
+}
+_TARGET_KEYS: dict[str, Callable[[Any], Any]] = {
+    "out": _str,
+    "plugin": _str,
+    "generator": _str,
+    "options": _str_list,
 }
 _CLIENT_KEYS: dict[str, Callable[[Any], Any]] = {
     "timeout": _positive_number,
@@ -314,7 +343,58 @@ def _build(
         impl_out=(base / top["impl_out"]).resolve() if "impl_out" in top else None,
         client=ClientOptions(timeout=client_table.get("timeout"), retry=retry),
         jobs=top.get("jobs", 0),
+        targets=_targets(top.get("targets", {}), base, out, roots, prefix, where),
     )
+
+
+_TARGET_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _targets(
+    table: Any,
+    base: Path,
+    python_out: Path,
+    roots: tuple[Path, ...],
+    prefix: tuple[str, ...],
+    where: _Locator,
+) -> tuple[Target, ...]:
+    targets_prefix = (*prefix, "targets")
+    if not isinstance(table, dict):
+        raise where.error(prefix, "targets", "targets must be a table of [targets.NAME] tables")
+    targets: list[Target] = []
+    for name, entry in sorted(table.items()):
+        entry_prefix = (*targets_prefix, name)
+        if not _TARGET_NAME.match(name):
+            raise where.error(
+                targets_prefix, name, f"target name {name!r} is not a NAME protoc takes"
+            )
+        values = _validate(entry, _TARGET_KEYS, entry_prefix, where)
+        if "out" not in values:
+            raise where.error(targets_prefix, name, f"targets.{name}: missing required key 'out'")
+        generator = values.get("generator")
+        if generator is not None and generator not in BUILTIN_GENERATORS:
+            raise where.error(
+                entry_prefix,
+                "generator",
+                f"targets.{name}.generator: {generator!r} is not built into this protoc; built in:"
+                f" {', '.join(BUILTIN_GENERATORS)} (use `plugin` for any other protoc-gen-NAME)",
+            )
+        if generator is not None and "plugin" in values:
+            raise where.error(
+                entry_prefix, "plugin", f"targets.{name}: set either `generator` or `plugin`"
+            )
+        out = (base / values["out"]).resolve()
+        if out == python_out or any(out == root or root.is_relative_to(out) for root in roots):
+            raise where.error(
+                entry_prefix,
+                "out",
+                f"targets.{name}.out must be a directory of its own (not `out` or a proto root)",
+            )
+        plugin = values.get("plugin")
+        if plugin is not None and ("/" in plugin or plugin.startswith(".")):
+            plugin = str((base / plugin).resolve())
+        targets.append(Target(name, out, plugin, generator, values.get("options", ())))
+    return tuple(targets)
 
 
 def _validate(

@@ -45,13 +45,18 @@ def generate(config: Config, *, use_cache: bool = True) -> GenPlan:
     key = _global_key(config)
     state = cache.load_state(config.project_dir) if use_cache else None
     previous = state if state is not None and state.global_key == key else None
-    targets = _targets(previous, digests) if previous else set(digests)
+    regenerate = _targets(previous, digests) if previous else set(digests)
 
-    selected = tuple(c for c in contracts if c.name in targets)
+    selected = tuple(c for c in contracts if c.name in regenerate)
+    everything = len(selected) == len(contracts)
     try:
         # Nothing selected (a no-op run) compiles nothing: compile_contracts returns at once.
         result = compile_contracts(
-            selected, config.proto_roots, jobs=config.jobs, project_dir=config.project_dir
+            selected,
+            config.proto_roots,
+            jobs=config.jobs,
+            project_dir=config.project_dir,
+            targets=config.targets if everything else (),
         )
     except CompileError:
         if len(selected) == len(contracts):
@@ -68,7 +73,7 @@ def generate(config: Config, *, use_cache: bool = True) -> GenPlan:
     records: dict[str, cache.ContractRecord] = {}
     generated = python_package_files(selected, result, layout, all_names)
     rendered, services = (
-        _rendered_files(config, all_names, targets, result, layout) if selected else ({}, set())
+        _rendered_files(config, all_names, regenerate, result, layout) if selected else ({}, set())
     )
     for contract in selected:
         outputs = {
@@ -87,7 +92,7 @@ def generate(config: Config, *, use_cache: bool = True) -> GenPlan:
 
     kept: dict[Path, Owner] = {}
     if previous:
-        for name in digests.keys() - targets:
+        for name in digests.keys() - regenerate:
             records[name] = previous.contracts[name]
             for output in previous.contracts[name].outputs:
                 user_owned = previous.files[output].user_owned
@@ -128,12 +133,21 @@ def generate(config: Config, *, use_cache: bool = True) -> GenPlan:
         )
     files.update({config.out / path: GeneratedFile(content) for path, content in shared.items()})
 
+    target_files, target_kept = _language_target_files(
+        config, contracts, result, previous, everything=everything, changed=bool(selected)
+    )
+    files.update(target_files)
+    kept.update(target_kept)
+
     return GenPlan(
         files=dict(sorted(files.items())),
-        managed_dirs=(config.out,),
+        managed_dirs=(config.out, *(target.out for target in config.targets)),
         warnings=result.warnings,
         kept=kept,
         stale_candidates=tuple(previous.files) if previous else None,
+        manifest_owned=frozenset(
+            path for target in config.targets for path in read_manifest(target.out)
+        ),
         global_key=key,
         records=records,
         previous=previous,
@@ -164,8 +178,68 @@ def write(config: Config, plan: GenPlan, outcome: Outcome, *, use_cache: bool = 
             continue
         planned = plan.files[change.path]
         files[key] = cache.FileRecord.of(change.path, user_owned=planned.owner is Owner.USER)
-    state = cache.GenState(plan.global_key, dict(plan.records), files)
+    target_dirs = tuple(str(target.out) + os.sep for target in config.targets)
+    target_outputs = tuple(sorted(path for path in files if path.startswith(target_dirs)))
+    state = cache.GenState(plan.global_key, dict(plan.records), files, target_outputs)
     cache.save_state(config.project_dir, state)
+
+
+def _language_target_files(
+    config: Config,
+    contracts: tuple[ContractFile, ...],
+    result: CompileResult,
+    previous: cache.GenState | None,
+    *,
+    everything: bool,
+    changed: bool,
+) -> tuple[dict[Path, GeneratedFile], dict[Path, Owner]]:
+    """Files of the other-language targets. A plugin's output cannot be attributed to the
+    contract it came from, so when anything changed every target runs over all contracts (in the
+    same protoc pass on a full run, in a pass of its own on an incremental one); when nothing
+    changed, their files are kept as the cache recorded them."""
+    if not config.targets:
+        return {}, {}
+    deleted = previous is not None and bool(previous.contracts.keys() - {c.name for c in contracts})
+    recorded = previous.target_outputs if previous is not None else ()
+    intact = all(
+        previous is not None and path in previous.files and previous.files[path].matches_disk(path)
+        for path in recorded
+    )
+    if previous is not None and not changed and not deleted and intact:
+        return {}, {Path(path): Owner.GENERATED for path in recorded}
+    if not everything:
+        result = compile_contracts(
+            contracts,
+            config.proto_roots,
+            python=False,
+            jobs=config.jobs,
+            project_dir=config.project_dir,
+            targets=config.targets,
+        )
+    files: dict[Path, GeneratedFile] = {}
+    for target in config.targets:
+        outputs = result.target_outputs.get(target.name, {})
+        for relative, content in outputs.items():
+            files[target.out / relative] = GeneratedFile(content)
+        files[target.out / MANIFEST] = GeneratedFile(manifest_text(sorted(outputs)).encode())
+    return files, {}
+
+
+MANIFEST = ".protoforge-manifest"
+
+
+def manifest_text(relative_paths: list[str]) -> str:
+    """The list of files gen wrote into a target's directory: what may be overwritten or
+    removed there (other-language files carry no protoforge header)."""
+    return header(None) + "".join(f"{path}\n" for path in relative_paths)
+
+
+def read_manifest(directory: Path) -> list[str]:
+    try:
+        lines = (directory / MANIFEST).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [str(directory / line) for line in lines[1:] if line and ".." not in line.split("/")]
 
 
 def _targets(previous: cache.GenState, digests: dict[str, str]) -> set[str]:
