@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
@@ -132,7 +133,8 @@ def gen(
 
         started = time.perf_counter()
         settings = load(config)
-        plan = generate(settings, use_cache=not no_cache)
+        with compile_progress(quiet=quiet) as progress:
+            plan = generate(settings, use_cache=not no_cache, progress=progress)
         for warning in plan.warnings:
             if not quiet:
                 err(str(warning))
@@ -153,6 +155,35 @@ def gen(
         return ExitCode.OK
 
     raise typer.Exit(run_guarded(body))
+
+
+@contextmanager
+def compile_progress(*, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr when it is a terminal (rich), a plain line per step in CI, and
+    nothing for small runs (a single protoc process) or with --quiet."""
+    if quiet:
+        yield None
+        return
+    if not sys.stderr.isatty():
+
+        def plain(done: int, total: int) -> None:
+            if done < total or total >= 500:
+                err(f"  compiled {done}/{total} contracts")
+
+        yield plain
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    bar = Progress(
+        "compiling", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+    )
+    task = bar.add_task("compile", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
 
 
 def report(outcome: Outcome, settings: Config, *, verbose: bool, diff: bool, dry: bool) -> None:

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,6 +35,9 @@ MIN_FILES_PER_SHARD = 64
 # `path:line:col: message` or `path: message` (protoc's two diagnostic shapes).
 _LOCATED = re.compile(r"^(?P<path>[^:\n]+\.proto):(?P<line>\d+):(?P<col>\d+): (?P<msg>.*)$")
 _FILE_LEVEL = re.compile(r"^(?P<path>[^:\n]+\.proto): (?P<msg>.*)$")
+
+
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -87,18 +90,29 @@ def compile_contracts(
     jobs: int = 0,
     project_dir: Path | None = None,
     targets: Sequence[Target] = (),
+    progress: Progress | None = None,
 ) -> CompileResult:
     """Compile `contracts`. With `python`, also run the Python, gRPC and mypy generators; each of
     `targets` (other languages) runs in the same protoc pass. Raises CompileError with one
-    Diagnostic per protoc message when any contract is broken."""
+    Diagnostic per protoc message when any contract is broken. `progress(done, total)` is called
+    as contracts finish compiling (shard by shard)."""
     if not contracts:
         return CompileResult({}, _empty_descriptor_set(), ())
     plugins = {target.name: resolve_plugin(target, project_dir) for target in targets}
     shards = _shard([c.name for c in contracts], jobs)
-    with ThreadPoolExecutor(max_workers=len(shards)) as pool:
-        results = list(
-            pool.map(lambda names: _run_protoc(names, roots, python, targets, plugins), shards)
-        )
+    workers = min(len(shards), jobs or os.cpu_count() or 1)
+    done = 0
+
+    def run(names: list[str]) -> _ShardResult:
+        nonlocal done
+        shard = _run_protoc(names, roots, python, targets, plugins)
+        done += len(names)  # the GIL makes this increment safe across worker threads
+        if progress is not None:
+            progress(done, len(contracts))
+        return shard
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(run, shards))
     errors = [d for shard in results if not shard.ok for d in shard.diagnostics]
     if errors:
         located = _relocate(errors, tuple(contracts), tuple(roots))
@@ -156,9 +170,12 @@ class _ShardResult:
 
 def _shard(names: list[str], jobs: int) -> list[list[str]]:
     """Contiguous slices of the sorted names: neighbours share a package and therefore most of
-    their imports, which each protoc process must parse again."""
+    their imports, which each protoc process must parse again. Big trees get two shards per
+    worker: the slices differ in cost (later files import more), and a worker that finishes
+    early takes the next one instead of idling."""
     workers = jobs or os.cpu_count() or 1
-    count = max(1, min(workers, len(names) // MIN_FILES_PER_SHARD))
+    per_worker = 2 if len(names) >= 4 * MIN_FILES_PER_SHARD * workers else 1
+    count = max(1, min(workers * per_worker, len(names) // MIN_FILES_PER_SHARD))
     size = -(-len(names) // count)
     return [names[i : i + size] for i in range(0, len(names), size)]
 

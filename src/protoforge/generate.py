@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from protoforge import cache
-from protoforge.compile import CompileResult, compile_contracts
+from protoforge.compile import CompileResult, Progress, compile_contracts
 from protoforge.config import Config
 from protoforge.contracts import ContractFile, discover
 from protoforge.errors import CompileError
@@ -36,7 +36,9 @@ class GenPlan(Plan):
     previous: cache.GenState | None = None
 
 
-def generate(config: Config, *, use_cache: bool = True) -> GenPlan:
+def generate(
+    config: Config, *, use_cache: bool = True, progress: Progress | None = None
+) -> GenPlan:
     """The full output tree for the contracts the config names, in memory (unchanged files that
     the cache vouches for are listed in `kept` instead)."""
     contracts = discover(config)
@@ -57,6 +59,7 @@ def generate(config: Config, *, use_cache: bool = True) -> GenPlan:
             jobs=config.jobs,
             project_dir=config.project_dir,
             targets=config.targets if everything else (),
+            progress=progress,
         )
     except CompileError:
         if len(selected) == len(contracts):
