@@ -132,12 +132,14 @@ class Tree:
         return {n: self.texts[n] for n in names}
 
 
-def _disk_tree(label: str, roots: tuple[Path, ...], contracts: tuple[ContractFile, ...]) -> Tree:
+def _disk_tree(
+    label: str, roots: tuple[Path, ...], contracts: tuple[ContractFile, ...], excluding: bool
+) -> Tree:
     index = {root: i for i, root in enumerate(roots)}
     texts = {c.name: c.path.read_bytes() for c in contracts}
     entries = {c.name: (index[c.root], blob_id(texts[c.name])) for c in contracts}
     others: dict[str, str] = {}
-    for root in roots:
+    for root in roots if excluding else ():  # without `exclude`, every .proto is a contract
         for path in sorted(root.rglob("*.proto")):
             name = path.relative_to(root).as_posix()
             if name not in entries and name not in others and path.is_file():
@@ -182,7 +184,9 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
     if kind == "snapshot":
         return None
     current_contracts = discover(config)
-    current = _disk_tree("current contracts", config.proto_roots, current_contracts)
+    current = _disk_tree(
+        "current contracts", config.proto_roots, current_contracts, bool(config.exclude)
+    )
     repo: Path | None = None
     sha = ""
     if kind == "dir":
@@ -199,7 +203,7 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
             baseline_contracts = discover_baseline(config, roots, label)
         except ProtoforgeError:
             return None
-        baseline: Tree | None = _disk_tree(label, roots, baseline_contracts)
+        baseline: Tree | None = _disk_tree(label, roots, baseline_contracts, bool(config.exclude))
     else:
         repo, sha, label = resolve_git(value, config)
         baseline = _git_tree(config, repo, sha, label)
@@ -235,13 +239,14 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
     from protoforge.breaking.findings import Locator
     from protoforge.breaking.runner import rule_catalog
 
-    locator = Locator(config, current_contracts, current_image)
+    locator = Locator(config, current_contracts, b"")  # display paths only
 
     def categories() -> dict[str, tuple[str, ...]]:
         return {rule.id: rule.categories for rule in rule_catalog().values()}
 
+    # findings can only be in targets; the other files with a comment are validated
     suppressions = suppress.collect(
-        current_image, frozenset(current.contracts), locator.place_import_path, categories
+        current_image, frozenset(compile_names), locator.place_import_path, categories
     )
 
     baseline_files = _compile_baseline(config, baseline, targets_baseline, repo, sha, value)
