@@ -161,3 +161,22 @@ def test_typescript_target_with_protoc_gen_es(tmp_path: Path) -> None:
     cart = tree["shop/v1/cart_pb.ts"].decode()
     assert 'export type Cart = Message<"shop.v1.Cart">' in cart
     assert 'from "./item_pb"' in cart
+
+
+def test_init_adds_a_target_on_request(tmp_path: Path) -> None:
+    result = run_cli("init", "shop", "--target", "pyi", cwd=tmp_path)
+    assert result.code == 0, result.output
+    project = tmp_path / "shop"
+    assert (
+        '[tool.protoforge.targets.pyi]\nout = "gen_pyi"\n'
+        in (project / "pyproject.toml").read_text()
+    )
+    assert run_cli("gen", cwd=project).code == 0
+    assert sorted(p.name for p in (project / "gen_pyi").rglob("*.pyi")) == ["shop_service_pb2.pyi"]
+
+
+def test_init_rejects_a_bad_target_name(tmp_path: Path) -> None:
+    result = run_cli("init", "shop", "--target", "type-script", cwd=tmp_path)
+    assert result.code == 2
+    assert "NAME must be letters, digits and _" in result.stderr
+    assert not (tmp_path / "shop").exists()

@@ -231,6 +231,15 @@ def init(
             show_default=False,
         ),
     ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            help="Also generate for another language: NAME (plugin protoc-gen-NAME, or a "
+            "generator built into protoc) or NAME=PLUGIN_PATH. Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Create a runnable contract-first project: config, a sample contract, buf.yaml, a working
     implementation and a test. Refuses (exit 2, writing nothing) if anything would be
@@ -238,9 +247,10 @@ def init(
 
     def body() -> int:
         from protoforge.config import display_path
-        from protoforge.init import init_project
+        from protoforge.init import TargetRequest, init_project
 
-        result = init_project(directory, package, service)
+        targets = tuple(TargetRequest.parse(text) for text in target or ())
+        result = init_project(directory, package, service, targets)
         for planned in result.files:
             typer.echo(f"  {planned.status.value:<20} {display_path(planned.path)}")
         names = result.names

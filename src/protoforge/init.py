@@ -25,7 +25,7 @@ from enum import Enum
 from pathlib import Path
 
 from protoforge import naming
-from protoforge.config import PYPROJECT, STANDALONE, display_path
+from protoforge.config import BUILTIN_GENERATORS, PYPROJECT, STANDALONE, display_path
 from protoforge.errors import Diagnostic, ProtoforgeError
 
 PROTO_ROOT = "proto"
@@ -197,8 +197,37 @@ def resolve_names(directory: Path, package: str | None, service: str | None) -> 
 # --- planning --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TargetRequest:
+    """`--target NAME[=PLUGIN]`: an other-language target for the new project's config."""
+
+    name: str
+    plugin: str | None = None
+
+    @property
+    def generator(self) -> str | None:
+        return self.name if self.name in BUILTIN_GENERATORS and self.plugin is None else None
+
+    @property
+    def out(self) -> str:
+        return f"gen_{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> TargetRequest:
+        name, _, plugin = text.partition("=")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+            raise ProtoforgeError(
+                f"--target {text!r}: NAME must be letters, digits and _ (protoc's --NAME_out)",
+                hint="for example --target es (uses protoc-gen-es) or --target go=path/to/plugin",
+            )
+        return cls(name, plugin or None)
+
+
 def plan_init(
-    directory: Path, package: str | None = None, service: str | None = None
+    directory: Path,
+    package: str | None = None,
+    service: str | None = None,
+    targets: tuple[TargetRequest, ...] = (),
 ) -> InitResult:
     """Everything `init` would write, or a ProtoforgeError listing every conflict."""
     from protoforge.render import environment
@@ -211,7 +240,14 @@ def plan_init(
     context = names.context()
 
     def render(template: str, **extra: object) -> str:
-        return env.get_template(f"init/{template}").render({**context, **extra})
+        return env.get_template(f"init/{template}").render({**context, "targets": targets, **extra})
+
+    for target in targets:
+        if (directory / target.out).exists():
+            raise ProtoforgeError(
+                f"{display_path(directory / target.out)} exists already",
+                hint=f"the output directory of target {target.name!r} must be new",
+            )
 
     conflicts: list[Diagnostic] = []
     files: list[PlannedFile] = []
@@ -400,9 +436,12 @@ def write_init(result: InitResult) -> None:
 
 
 def init_project(
-    directory: Path, package: str | None = None, service: str | None = None
+    directory: Path,
+    package: str | None = None,
+    service: str | None = None,
+    targets: tuple[TargetRequest, ...] = (),
 ) -> InitResult:
     """Plan and write a new project in `directory` (created if absent)."""
-    result = plan_init(directory, package, service)
+    result = plan_init(directory, package, service, targets)
     write_init(result)
     return result
