@@ -211,10 +211,9 @@ def _run_protoc(
             args += [
                 f"--python_out={out}",
                 f"--grpc_python_out={out}",
-                f"--plugin=protoc-gen-mypy={_plugin_script(work, 'mypy')}",
-                f"--plugin=protoc-gen-mypy_grpc={_plugin_script(work, 'mypy_grpc')}",
-                f"--mypy_out=quiet:{out}",
-                f"--mypy_grpc_out=quiet:{out}",
+                # One plugin run writes both the message and the gRPC stubs (mypy-protobuf).
+                f"--plugin=protoc-gen-stubs={_plugin_script(work, 'stubs')}",
+                f"--stubs_out=quiet:{out}",
             ]
         for target in targets:
             target_dir = work / "targets" / target.name

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -160,40 +160,68 @@ def _may_be_generated(path: Path) -> bool:
     return path.suffix in (".py", ".pyi") or path.name == "py.typed"
 
 
+WRITERS = 8  # file writes wait on the disk, not the CPU: a few threads hide the latency
+
+
 def apply(outcome: Outcome, managed_dirs: tuple[Path, ...]) -> None:
-    """Write the changes. Each file is replaced atomically (temp file + rename); if any write
-    fails, the files already written are restored so the tree is exactly as it was."""
+    """Write the changes: new files are created exclusively, existing ones replaced atomically
+    (temp file + rename). If any write fails, the files already written are restored, so the
+    tree is exactly as it was."""
+    writes = [c for c in outcome.changes if c.status in (Status.CREATED, Status.UPDATED)]
+    removals = [c for c in outcome.changes if c.status is Status.REMOVED]
     done: list[FileChange] = []
+    created_dirs: list[Path] = []
     try:
-        for change in outcome.changes:
-            if change.status in (Status.CREATED, Status.UPDATED):
-                assert change.new is not None
-                _atomic_write(change.path, change.new)
-                done.append(change)
-            elif change.status is Status.REMOVED:
-                change.path.unlink()
-                done.append(change)
+        for directory in sorted({change.path.parent for change in writes}):
+            missing = [d for d in (directory, *directory.parents) if not d.exists()]
+            directory.mkdir(parents=True, exist_ok=True)
+            created_dirs.extend(reversed(missing))
+        with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+            futures = {pool.submit(_write, change): change for change in writes}
+            failure: OSError | None = None
+            for future in as_completed(futures):
+                error = future.exception()
+                if error is None:
+                    done.append(futures[future])
+                elif isinstance(error, OSError):
+                    failure = failure or error
+                else:
+                    raise error
+            if failure is not None:
+                raise failure
+        for change in removals:
+            change.path.unlink()
+            done.append(change)
     except OSError as exc:
         _rollback(done)
+        for directory in reversed(created_dirs):
+            if directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()
         raise ProtoforgeError(
             f"could not write {display_path(Path(exc.filename or ''))}: {exc.strerror}",
             hint="nothing was changed; fix the problem and run again",
         ) from exc
-    emptied = (c.path.parent for c in outcome.changes if c.status is Status.REMOVED)
-    _remove_empty_dirs(emptied, managed_dirs)
+    _remove_empty_dirs((c.path.parent for c in removals), managed_dirs)
+
+
+def _write(change: FileChange) -> None:
+    assert change.new is not None
+    if change.status is Status.CREATED:
+        # "x": fail rather than clobber a file that appeared since the plan was compared.
+        with change.path.open("xb") as handle:
+            handle.write(change.new)
+    else:
+        _atomic_write(change.path, change.new)
 
 
 def _atomic_write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
+    temporary = path.with_name(f".{path.name}.protoforge-tmp")
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
+        temporary.write_bytes(content)
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -1,0 +1,54 @@
+"""The write step: a failure halfway leaves the output tree exactly as it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import make_project, snapshot_tree
+
+from protoforge import plan as plan_module
+from protoforge.config import load_config
+from protoforge.errors import ProtoforgeError
+from protoforge.generate import generate, write
+from protoforge.plan import FileChange, compare
+
+PROTOS = {
+    f"inv/v{index}/item.proto": f'syntax = "proto3";\npackage inv.v{index};\n'
+    f"message Item {{ string sku = 1; }}\n"
+    for index in range(1, 6)
+}
+
+
+def test_failed_write_restores_the_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path, PROTOS)
+    config = load_config(project / "protoforge.toml")
+    write(config, generate(config), compare(generate(config)))
+    # Change one contract, add another: the next run updates and creates files.
+    first = project / "proto" / "inv" / "v1" / "item.proto"
+    first.write_text(first.read_text().replace("sku = 1;", "sku = 1; int32 count = 2;"))
+    (project / "proto" / "inv" / "v9").mkdir()
+    (project / "proto" / "inv" / "v9" / "item.proto").write_text(
+        'syntax = "proto3";\npackage inv.v9;\nmessage Item { string sku = 1; }\n'
+    )
+    before = snapshot_tree(project / "gen")
+
+    real_write = plan_module._write
+    calls = 0
+
+    def failing_write(change: FileChange) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise OSError(28, "No space left on device", str(change.path))
+        real_write(change)
+
+    monkeypatch.setattr(plan_module, "_write", failing_write)
+    plan = generate(config)
+    outcome = compare(plan)
+    assert len([c for c in outcome.changes if c.is_change]) > 3
+    with pytest.raises(ProtoforgeError) as caught:
+        write(config, plan, outcome)
+    assert "No space left on device" in caught.value.message
+    assert snapshot_tree(project / "gen") == before
+    assert not (project / "gen" / "inv" / "v9").exists()
