@@ -33,7 +33,9 @@ The steps:
 
 Falls back to the full check (returns None): snapshot baselines (they carry no source to compare
 without compiling today's side in full), a changed, added or removed `.proto` file that `exclude`
-hides, a baseline without contracts or that discovery would reject, and a scanner disagreement.
+hides, a baseline without contracts or that discovery would reject, a compile error on either side
+(so that the full check lists every file the error reaches, as protoc does), and a scanner
+disagreement.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ from protoforge.breaking.findings import Report
 from protoforge.breaking.suppress import DIRECTIVE
 from protoforge.config import Config
 from protoforge.contracts import ContractFile, discover
-from protoforge.errors import ProtoforgeError
+from protoforge.errors import CompileError, ProtoforgeError
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FileDescriptorProto
@@ -230,9 +232,12 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
     from protoforge.breaking.descriptors import load_set
 
     compile_names = targets_current | directives
-    current_image = compile_current_subset(
-        config, tuple(c for c in current_contracts if c.name in compile_names)
-    )
+    try:
+        current_image = compile_current_subset(
+            config, tuple(c for c in current_contracts if c.name in compile_names)
+        )
+    except CompileError:
+        return None  # the full check reports every file the errors reach, as protoc does
     current_files = {f.name: f for f in load_set(current_image).file} if current_image else {}
 
     from protoforge.breaking import suppress
@@ -249,7 +254,10 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
         current_image, frozenset(compile_names), locator.place_import_path, categories
     )
 
-    baseline_files = _compile_baseline(config, baseline, targets_baseline, repo, sha, value)
+    try:
+        baseline_files = _compile_baseline(config, baseline, targets_baseline, repo, sha, value)
+    except CompileError:
+        return None
     if not _scanner_agrees(current_files, scans_current) or not _scanner_agrees(
         baseline_files, scans_baseline
     ):
