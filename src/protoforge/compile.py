@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -59,6 +60,11 @@ class CompileResult:
         """The descriptor of one compiled file (a contract or one of its imports)."""
         return self._files_by_name.get(name)
 
+    @property
+    def files(self) -> list[FileDescriptorProto]:
+        """Every compiled file, parsed once, dependencies first."""
+        return list(self._files_by_name.values())
+
 
 def well_known_types_include() -> Path:
     import grpc_tools
@@ -99,7 +105,7 @@ def compile_contracts(
     if not contracts:
         return CompileResult({}, _empty_descriptor_set(), ())
     plugins = {target.name: resolve_plugin(target, project_dir) for target in targets}
-    shards = _shard([c.name for c in contracts], jobs)
+    shards = _shard(contracts, jobs)
     workers = min(len(shards), jobs or os.cpu_count() or 1)
     done = 0
 
@@ -168,24 +174,41 @@ class _ShardResult:
     target_outputs: dict[str, dict[str, bytes]]
 
 
-def _shard(names: list[str], jobs: int) -> list[list[str]]:
-    """Contiguous slices of the sorted names: neighbours share a package and therefore most of
-    their imports, which each protoc process must parse again. Big trees get two shards per
-    worker: the slices differ in cost (later files import more), and a worker that finishes
-    early takes the next one instead of idling."""
+def _shard(contracts: Sequence[ContractFile], jobs: int) -> list[list[str]]:
+    """One contiguous slice of the sorted contracts per worker, cut at equal shares of their
+    total size. Contiguous: neighbours share a package and so most of their imports, which each
+    protoc process must parse again (measured: more slices than workers cost more than they
+    win back). By size: in real trees later files often import more and cost more."""
     workers = jobs or os.cpu_count() or 1
-    per_worker = 2 if len(names) >= 4 * MIN_FILES_PER_SHARD * workers else 1
-    count = max(1, min(workers * per_worker, len(names) // MIN_FILES_PER_SHARD))
-    size = -(-len(names) // count)
-    return [names[i : i + size] for i in range(0, len(names), size)]
+    count = max(1, min(workers, len(contracts) // MIN_FILES_PER_SHARD))
+    if count == 1:
+        return [[c.name for c in contracts]]
+    sizes = [max(1, _size(c.path)) for c in contracts]
+    share = sum(sizes) / count
+    shards: list[list[str]] = [[]]
+    running = 0
+    for contract, size in zip(contracts, sizes, strict=True):
+        if running >= share * len(shards) and len(shards) < count:
+            shards.append([])
+        shards[-1].append(contract.name)
+        running += size
+    return shards
 
 
-def _read_tree(directory: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(directory).as_posix(): path.read_bytes()
-        for path in sorted(directory.rglob("*"))
-        if path.is_file()
-    }
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _read_zip(archive: Path) -> dict[str, bytes]:
+    if not archive.exists():
+        return {}
+    with zipfile.ZipFile(archive) as bundle:
+        return {
+            name: bundle.read(name) for name in sorted(bundle.namelist()) if not name.endswith("/")
+        }
 
 
 def _run_protoc(
@@ -195,10 +218,11 @@ def _run_protoc(
     targets: Sequence[Target],
     plugins: dict[str, str | None],
 ) -> _ShardResult:
+    # protoc writes each generator's output into a zip archive (a `.zip` out path): one file
+    # instead of thousands of small ones that would be created, read back and deleted again.
     with tempfile.TemporaryDirectory(prefix="protoforge-") as tmp:
         work = Path(tmp)
-        out = work / "out"
-        out.mkdir()
+        archives = [work / "python.zip", work / "grpc.zip", work / "stubs.zip"]
         descriptor_path = work / "descriptors.binpb"
         args = [f"--proto_path={root}" for root in roots]
         args.append(f"--proto_path={well_known_types_include()}")
@@ -209,16 +233,14 @@ def _run_protoc(
         ]
         if python:
             args += [
-                f"--python_out={out}",
-                f"--grpc_python_out={out}",
+                f"--python_out={archives[0]}",
+                f"--grpc_python_out={archives[1]}",
                 # One plugin run writes both the message and the gRPC stubs (mypy-protobuf).
                 f"--plugin=protoc-gen-stubs={_plugin_script(work, 'stubs')}",
-                f"--stubs_out=quiet:{out}",
+                f"--stubs_out=quiet:{archives[2]}",
             ]
         for target in targets:
-            target_dir = work / "targets" / target.name
-            target_dir.mkdir(parents=True)
-            args.append(f"--{target.flag}_out={target_dir}")
+            args.append(f"--{target.flag}_out={work / f'target-{target.name}.zip'}")
             if target.options:
                 args.append(f"--{target.flag}_opt={','.join(target.options)}")
             plugin = plugins.get(target.name)
@@ -240,12 +262,15 @@ def _run_protoc(
                     Diagnostic("protoc", 0, 0, "error", f"protoc exited with {done.returncode}")
                 )
             return _ShardResult(False, {}, b"", diagnostics, {})
+        outputs: dict[str, bytes] = {}
+        for archive in archives:
+            outputs.update(_read_zip(archive))
         return _ShardResult(
             True,
-            _read_tree(out),
+            outputs,
             descriptor_path.read_bytes(),
             diagnostics,
-            {target.name: _read_tree(work / "targets" / target.name) for target in targets},
+            {target.name: _read_zip(work / f"target-{target.name}.zip") for target in targets},
         )
 
 

@@ -293,7 +293,7 @@ def _rendered_files(
     from protoforge.model import build_contract
     from protoforge.render import render_files
 
-    contract = build_contract(result.descriptor_set, all_names, layout, only=targets)
+    contract = build_contract(result.files, all_names, layout, only=targets)
     by_contract: dict[str, dict[Path, GeneratedFile]] = {}
     services = {proto_file.name for proto_file in contract.service_files}
     if not services:

@@ -145,21 +145,27 @@ class Contract:
 
 
 def build_contract(
-    descriptor_set: bytes,
+    descriptor_set: bytes | Iterable[FileDescriptorProto],
     contracts: Collection[str],
     layout: Layout,
     *,
     only: Collection[str] | None = None,
 ) -> Contract:
-    """The model of the contracts named in `contracts` (import paths). Dependencies outside that
-    set (the well-known types) are only indexed, so that messages from them can be referenced.
-    With `only`, just those contracts are built (incremental gen); `contracts` must still name
-    every contract, because it decides which modules live under the package prefix."""
+    """The model of the contracts named in `contracts` (import paths), from a serialized
+    FileDescriptorSet or its already parsed files. Dependencies outside that set (the well-known
+    types) are only indexed, so that messages from them can be referenced. With `only`, just
+    those contracts are built (incremental gen); `contracts` must still name every contract,
+    because it decides which modules live under the package prefix."""
     from google.protobuf import descriptor_pb2
 
-    files = (
-        descriptor_pb2.FileDescriptorSet.FromString(descriptor_set).file if descriptor_set else []
-    )
+    if isinstance(descriptor_set, bytes):
+        files: Iterable[FileDescriptorProto] = (
+            descriptor_pb2.FileDescriptorSet.FromString(descriptor_set).file
+            if descriptor_set
+            else []
+        )
+    else:
+        files = list(descriptor_set)
     local = frozenset(contracts)
     index = _index_messages(files, local, layout)
     wanted = local if only is None else local & frozenset(only)
