@@ -27,6 +27,7 @@ from pathlib import Path
 from protoforge import naming
 from protoforge.config import BUILTIN_GENERATORS, PYPROJECT, STANDALONE, display_path
 from protoforge.errors import Diagnostic, ProtoforgeError
+from protoforge.plan import remove_if_empty, write_failed
 
 PROTO_ROOT = "proto"
 OUT = "gen"
@@ -426,13 +427,8 @@ def write_init(result: InitResult) -> None:
             else:
                 with planned.path.open("r+b") as handle:
                     handle.truncate(planned.original_size)
-        for made in sorted(made_dirs, key=lambda p: len(p.parts), reverse=True):
-            if made.is_dir() and not any(made.iterdir()):
-                made.rmdir()
-        raise ProtoforgeError(
-            f"could not write {display_path(Path(exc.filename or ''))}: {exc.strerror}",
-            hint="nothing was changed; fix the problem and run again",
-        ) from exc
+        remove_if_empty(made_dirs)
+        raise write_failed(exc) from exc
 
 
 def init_project(

@@ -182,14 +182,23 @@ def apply(outcome: Outcome, managed_dirs: tuple[Path, ...]) -> None:
             done.append(change)
     except OSError as exc:
         _rollback(done)
-        for directory in reversed(created_dirs):
-            if directory.is_dir() and not any(directory.iterdir()):
-                directory.rmdir()
-        raise ProtoforgeError(
-            f"could not write {display_path(Path(exc.filename or ''))}: {exc.strerror}",
-            hint="nothing was changed; fix the problem and run again",
-        ) from exc
+        remove_if_empty(created_dirs)
+        raise write_failed(exc) from exc
     _remove_empty_dirs((c.path.parent for c in removals), managed_dirs)
+
+
+def remove_if_empty(directories: Iterable[Path]) -> None:
+    """Undo the directories a failed write created (deepest first), if they are empty."""
+    for directory in sorted(set(directories), key=lambda p: len(p.parts), reverse=True):
+        if directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+
+
+def write_failed(exc: OSError) -> ProtoforgeError:
+    return ProtoforgeError(
+        f"could not write {display_path(Path(exc.filename or ''))}: {exc.strerror}",
+        hint="nothing was changed; fix the problem and run again",
+    )
 
 
 def _write(change: FileChange) -> None:
