@@ -24,18 +24,19 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from protoforge import __version__
 
 CACHE_DIR = ".protoforge-cache"
 STATE_FILE = "gen-state.json"
-FORMAT = 3
+FORMAT = 4
 
 
-@dataclass(frozen=True)
-class FileRecord:
+class FileRecord(NamedTuple):
     """A file as gen left it. Size, mtime (ns) and inode change when anything rewrites the file
-    (an editor saving in place or replacing it), which is all a no-op run needs to know."""
+    (an editor saving in place or replacing it), which is all a no-op run needs to know.
+    A NamedTuple: a big tree's state holds tens of thousands, loaded on every run."""
 
     size: int
     mtime_ns: int
@@ -68,6 +69,7 @@ class ContractRecord:
     public_imports: tuple[str, ...]
     outputs: tuple[str, ...]  # absolute paths of the files generated from it
     services: bool = False  # declares a service (needs the shared runtime module)
+    stamp: tuple[int, ...] = ()  # size, mtime, ctime (ns) and inode when `digest` was taken
 
 
 @dataclass
@@ -76,6 +78,7 @@ class GenState:
     contracts: dict[str, ContractRecord] = field(default_factory=dict)
     files: dict[str, FileRecord] = field(default_factory=dict)  # every generated file
     target_outputs: tuple[str, ...] = ()  # the files of other-language targets
+    saved_at_ns: int = 0  # wall clock when the state was written (see contract_digest)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -89,14 +92,13 @@ class GenState:
                         "public_imports": list(r.public_imports),
                         "outputs": list(r.outputs),
                         "services": r.services,
+                        "stamp": list(r.stamp),
                     }
                     for name, r in sorted(self.contracts.items())
                 },
                 "target_outputs": list(self.target_outputs),
-                "files": {
-                    name: [r.size, r.mtime_ns, r.inode, r.user_owned]
-                    for name, r in sorted(self.files.items())
-                },
+                "saved_at_ns": self.saved_at_ns,
+                "files": {name: list(record) for name, record in sorted(self.files.items())},
             },
             separators=(",", ":"),
         )
@@ -116,11 +118,13 @@ class GenState:
                         tuple(r["public_imports"]),
                         tuple(r["outputs"]),
                         bool(r["services"]),
+                        tuple(int(value) for value in r["stamp"]),
                     )
                     for name, r in data["contracts"].items()
                 },
                 files={name: FileRecord(*record) for name, record in data["files"].items()},
                 target_outputs=tuple(data["target_outputs"]),
+                saved_at_ns=int(data["saved_at_ns"]),
             )
         except (ValueError, KeyError, TypeError):
             return None  # a damaged cache is a cold cache, never an error
@@ -128,6 +132,34 @@ class GenState:
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# A file modified within this long before the state was saved may have been changed again in the
+# same timestamp tick without its stamp changing ("racily clean", as git calls it): hash it.
+RACY_NS = 2_000_000_000
+
+
+def stamp(path: Path) -> tuple[int, ...]:
+    """Size, mtime, ctime and inode: any write changes the ctime, which no tool can set back."""
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
+
+
+def contract_digest(
+    path: Path, current: tuple[int, ...], previous: GenState | None, name: str
+) -> str:
+    """The hash of a contract's bytes, taken from the previous state when the file's stamp is
+    unchanged and it was not changed just before that state was saved (the way git trusts its
+    index); read and hashed otherwise."""
+    if previous is not None:
+        record = previous.contracts.get(name)
+        if (
+            record is not None
+            and record.stamp == current
+            and current[2] < previous.saved_at_ns - RACY_NS
+        ):
+            return record.digest
+    return digest(path.read_bytes())
 
 
 def tool_versions() -> dict[str, str]:

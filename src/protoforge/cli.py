@@ -191,7 +191,8 @@ def report(outcome: Outcome, settings: Config, *, verbose: bool, diff: bool, dry
     from protoforge.plan import Status, unified_diff
 
     verb = "would be " if dry else ""
-    for change in outcome.changes:
+    changes = outcome.changes + (outcome.kept_changes() if verbose else [])
+    for change in sorted(changes, key=lambda change: str(change.path)):
         if change.status in (Status.UNCHANGED, Status.SKIPPED) and not verbose:
             continue
         stream_err = dry  # in --check/--dry-run mode the report is diagnostics, not output

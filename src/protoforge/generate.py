@@ -12,7 +12,8 @@ files, verified on disk by size and mtime. Without a usable cache, everything is
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from protoforge import cache
@@ -43,10 +44,13 @@ def generate(
     the cache vouches for are listed in `kept` instead)."""
     contracts = discover(config)
     layout = Layout(config.package)
-    digests = {c.name: cache.digest(c.path.read_bytes()) for c in contracts}
     key = _global_key(config)
     state = cache.load_state(config.project_dir) if use_cache else None
     previous = state if state is not None and state.global_key == key else None
+    stamps = {c.name: cache.stamp(c.path) for c in contracts}
+    digests = {
+        c.name: cache.contract_digest(c.path, stamps[c.name], previous, c.name) for c in contracts
+    }
     regenerate = _targets(previous, digests) if previous else set(digests)
 
     selected = tuple(c for c in contracts if c.name in regenerate)
@@ -91,15 +95,20 @@ def generate(
             public_imports=public,
             outputs=tuple(sorted(str(path) for path in outputs)),
             services=contract.name in services,
+            stamp=stamps[contract.name],
         )
 
-    kept: dict[Path, Owner] = {}
+    kept: dict[str, Owner] = {}
     if previous:
         for name in digests.keys() - regenerate:
-            records[name] = previous.contracts[name]
+            # Unchanged content; the stamp is refreshed so that a touched file is trusted again.
+            record = previous.contracts[name]
+            records[name] = (
+                record if record.stamp == stamps[name] else replace(record, stamp=stamps[name])
+            )
             for output in previous.contracts[name].outputs:
                 user_owned = previous.files[output].user_owned
-                kept[Path(output)] = Owner.USER if user_owned else Owner.GENERATED
+                kept[output] = Owner.USER if user_owned else Owner.GENERATED
 
     # Shared files (package markers, runtime modules) depend only on which contracts exist and
     # which declare services: their set is computed in full every time.
@@ -126,7 +135,7 @@ def generate(
         and str(path) in previous.files
         and previous.files[str(path)].matches_disk(str(path))
     }
-    kept.update({runtime_paths[module]: Owner.GENERATED for module in unchanged_runtimes})
+    kept.update({str(runtime_paths[module]): Owner.GENERATED for module in unchanged_runtimes})
     if len(unchanged_runtimes) < len(runtimes):
         from protoforge.render import render_runtimes
 
@@ -134,7 +143,13 @@ def generate(
         files.update(
             {path: GeneratedFile(text.encode()) for path, text in rendered_runtimes.items()}
         )
-    files.update({config.out / path: GeneratedFile(content) for path, content in shared.items()})
+    for relative, content in shared.items():
+        # Package markers recorded by the previous run and untouched since: kept, not re-read.
+        name = f"{out_prefix}{relative}"
+        if previous and name in previous.files and previous.files[name].matches_disk(name):
+            kept[name] = Owner.GENERATED
+        else:
+            files[config.out / relative] = GeneratedFile(content)
 
     target_files, target_kept = _language_target_files(
         config, contracts, result, previous, everything=everything, changed=bool(selected)
@@ -171,19 +186,21 @@ def write(config: Config, plan: GenPlan, outcome: Outcome, *, use_cache: bool = 
     ):
         return  # a no-op run: the recorded state is still exact
     files: dict[str, cache.FileRecord] = {}
+    if previous is not None:
+        # kept files: verified against their previous record, content never loaded
+        files.update({name: previous.files[name] for name in plan.kept})
     for change in outcome.changes:
         if change.status is Status.REMOVED:
             continue
-        key = str(change.path)
-        if change.old is None and change.new is None and plan.previous is not None:
-            # a kept file: verified against its previous record, content never loaded
-            files[key] = plan.previous.files[key]
-            continue
         planned = plan.files[change.path]
-        files[key] = cache.FileRecord.of(change.path, user_owned=planned.owner is Owner.USER)
+        files[str(change.path)] = cache.FileRecord.of(
+            change.path, user_owned=planned.owner is Owner.USER
+        )
     target_dirs = tuple(str(target.out) + os.sep for target in config.targets)
     target_outputs = tuple(sorted(path for path in files if path.startswith(target_dirs)))
-    state = cache.GenState(plan.global_key, dict(plan.records), files, target_outputs)
+    state = cache.GenState(
+        plan.global_key, dict(plan.records), files, target_outputs, saved_at_ns=time.time_ns()
+    )
     cache.save_state(config.project_dir, state)
 
 
@@ -195,7 +212,7 @@ def _language_target_files(
     *,
     everything: bool,
     changed: bool,
-) -> tuple[dict[Path, GeneratedFile], dict[Path, Owner]]:
+) -> tuple[dict[Path, GeneratedFile], dict[str, Owner]]:
     """Files of the other-language targets. A plugin's output cannot be attributed to the
     contract it came from, so when anything changed every target runs over all contracts (in the
     same protoc pass on a full run, in a pass of its own on an incremental one); when nothing
@@ -209,7 +226,7 @@ def _language_target_files(
         for path in recorded
     )
     if previous is not None and not changed and not deleted and intact:
-        return {}, {Path(path): Owner.GENERATED for path in recorded}
+        return {}, {path: Owner.GENERATED for path in recorded}
     if not everything:
         result = compile_contracts(
             contracts,

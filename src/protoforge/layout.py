@@ -59,11 +59,12 @@ class Layout:
     def package_dirs(self, files: Iterable[str]) -> list[str]:
         """Every directory (relative to `out`) that needs an __init__.py so that all `files`
         are importable, sorted; namespace roots such as `google/` are left alone."""
+        parents = {file.rpartition("/")[0] for file in files} - {""}
         dirs: set[str] = set()
-        for file in files:
-            parts = file.split("/")[:-1]
-            for depth in range(1, len(parts) + 1):
-                dirs.add("/".join(parts[:depth]))
+        for directory in parents:  # far fewer directories than files: walk up from each once
+            while directory and directory not in dirs:
+                dirs.add(directory)
+                directory = directory.rpartition("/")[0]
         return sorted(d for d in dirs if self.package or d.split("/")[0] not in NAMESPACE_ROOTS)
 
     def typed_marker_dirs(self, files: Iterable[str]) -> list[str]:

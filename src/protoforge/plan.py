@@ -47,7 +47,7 @@ class Plan:
     warnings: tuple[Diagnostic, ...] = ()
     # Files the generation cache verified as already on disk with the right content (by their
     # recorded size and mtime); their content is not loaded. See cache.py.
-    kept: Mapping[Path, Owner] = field(default_factory=dict)
+    kept: Mapping[str, Owner] = field(default_factory=dict)  # absolute path -> owner
     # Where stale generated files can be: the files the previous run generated. None means
     # unknown (no cache): then every file below managed_dirs is inspected for the header.
     stale_candidates: tuple[str, ...] | None = None
@@ -72,9 +72,25 @@ class FileChange:
 @dataclass
 class Outcome:
     changes: list[FileChange] = field(default_factory=list)
+    # The plan's kept files (unchanged, or user-owned and present): counted, not listed one by
+    # one, because a no-op run over a big tree has tens of thousands of them.
+    kept: Mapping[str, Owner] = field(default_factory=dict)
 
     def count(self, status: Status) -> int:
-        return sum(1 for change in self.changes if change.status is status)
+        listed = sum(1 for change in self.changes if change.status is status)
+        if status in (Status.UNCHANGED, Status.SKIPPED):
+            owner = Owner.USER if status is Status.SKIPPED else Owner.GENERATED
+            listed += sum(1 for kept_owner in self.kept.values() if kept_owner is owner)
+        return listed
+
+    def kept_changes(self) -> list[FileChange]:
+        """The kept files as FileChanges (for a verbose listing)."""
+        return [
+            FileChange(
+                Path(name), Status.SKIPPED if owner is Owner.USER else Status.UNCHANGED, owner
+            )
+            for name, owner in sorted(self.kept.items())
+        ]
 
     @property
     def stale(self) -> list[FileChange]:
@@ -87,7 +103,7 @@ _HEAD = 512  # bytes read to recognise a generated file
 
 def compare(plan: Plan) -> Outcome:
     """What writing `plan` would do, file by file, without touching anything."""
-    outcome = Outcome()
+    outcome = Outcome(kept=plan.kept)
     foreign: list[Diagnostic] = []
     for path in sorted(plan.files):
         planned = plan.files[path]
@@ -108,9 +124,6 @@ def compare(plan: Plan) -> Outcome:
         else:
             status = Status.UPDATED
         outcome.changes.append(FileChange(path, status, planned.owner, old, planned.content))
-    for path, owner in plan.kept.items():
-        status = Status.SKIPPED if owner is Owner.USER else Status.UNCHANGED
-        outcome.changes.append(FileChange(path, status, owner))
     if foreign:
         raise ProtoforgeError(
             "refusing to overwrite files that protoforge did not generate",
@@ -128,7 +141,7 @@ def compare(plan: Plan) -> Outcome:
 def _stale_generated_files(plan: Plan) -> list[Path]:
     """Generated files that are not in the plan any more (a deleted or renamed contract): those
     with protoforge's header, and those a target's manifest lists. Nothing else is touched."""
-    planned = {str(path) for path in plan.files} | {str(path) for path in plan.kept}
+    planned = {str(path) for path in plan.files} | plan.kept.keys()
     owned = plan.manifest_owned - planned
     stale = [Path(name) for name in sorted(owned) if os.path.isfile(name)]
     if plan.stale_candidates is not None:
@@ -141,7 +154,7 @@ def _stale_generated_files(plan: Plan) -> list[Path]:
         if not directory.is_dir():
             continue
         for path in sorted(directory.rglob("*")):
-            if path in plan.files or path in plan.kept or not _may_be_generated(path):
+            if path in plan.files or str(path) in plan.kept or not _may_be_generated(path):
                 continue
             if str(path) in owned:
                 continue
