@@ -236,3 +236,35 @@ def test_one_edit_regenerates_only_the_contract_and_its_importers(tmp_path: Path
     regenerated = {path.name for path in plan.files if path.name.endswith("_pb2.py")}
     expected = {edited.stem + "_pb2.py"} | {p.stem + "_pb2.py" for p in importers(project, edited)}
     assert regenerated == expected
+
+
+def test_same_size_edit_with_restored_mtime_is_still_seen(tmp_path: Path) -> None:
+    """Contracts are trusted by their stamp instead of being re-read; an edit that keeps the size
+    and puts the old mtime back (cp -p, tar, rsync -t) still changes the ctime, so it is seen."""
+    import json
+    import os
+    import time
+
+    project = tmp_path
+    generate_tree(project / "proto", 6)
+    (project / "protoforge.toml").write_text(BASE_CONFIG)
+    assert run_gen(project, use_cache=True)[0] == "ok"
+    # Make the saved state look old enough that no contract counts as racily clean.
+    state_file = project / ".protoforge-cache" / "gen-state.json"
+    state = json.loads(state_file.read_text())
+    state["saved_at_ns"] = time.time_ns() + 3600 * 10**9
+    state_file.write_text(json.dumps(state))
+
+    contract = contracts(project)[0]
+    before = contract.stat()
+    text = contract.read_text()
+    contract.write_text(text.replace("string id = 1;", "string ix = 1;"))  # same size
+    os.utime(contract, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert contract.stat().st_size == before.st_size
+    assert contract.stat().st_mtime_ns == before.st_mtime_ns
+
+    status, tree = run_gen(project, use_cache=True)
+    assert status == "ok"
+    module = contract.stem + "_pb2.pyi"
+    regenerated = next(content for name, content in tree.items() if name.endswith(module))
+    assert b"ix: _builtins.str" in regenerated
