@@ -206,7 +206,9 @@ def _walk_messages(messages: Iterable[Any], prefix: str, outer: str) -> Iterator
 def _build_file(
     proto_file: FileDescriptorProto, index: dict[str, MessageRef], layout: Layout
 ) -> ProtoFile:
-    comments = _comments_by_path(proto_file)
+    # Only services and methods carry comments into the model: skip the (costly) walk over the
+    # source locations of files that declare none, most files of a big tree.
+    comments = _comments_by_path(proto_file) if proto_file.service else {}
     services = tuple(
         _build_service(proto_file, number, service, index, comments)
         for number, service in enumerate(proto_file.service)
@@ -270,11 +272,11 @@ def _build_service(
 def _comments_by_path(proto_file: FileDescriptorProto) -> dict[tuple[int, ...], str]:
     found: dict[tuple[int, ...], str] = {}
     for location in proto_file.source_code_info.location:
-        path = tuple(location.path)
-        if path[:1] == (_FILE_SERVICE,) and len(path) in (2, 4):
+        path = location.path
+        if len(path) in (2, 4) and path[0] == _FILE_SERVICE:
             text = clean_comment(location.leading_comments or location.trailing_comments)
             if text:
-                found[path] = text
+                found[tuple(path)] = text
     return found
 
 
