@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,105 +53,18 @@ def generate(
         c.name: cache.contract_digest(c.path, stamps[c.name], previous, c.name) for c in contracts
     }
     regenerate = _targets(previous, digests) if previous else set(digests)
-
     selected = tuple(c for c in contracts if c.name in regenerate)
     everything = len(selected) == len(contracts)
-    try:
-        # Nothing selected (a no-op run) compiles nothing: compile_contracts returns at once.
-        result = compile_contracts(
-            selected,
-            config.proto_roots,
-            jobs=config.jobs,
-            project_dir=config.project_dir,
-            targets=config.targets if everything else (),
-            progress=progress,
-        )
-    except CompileError:
-        if len(selected) == len(contracts):
-            raise
-        # The diagnostics of a partial compile can differ from a full one (an importer that was
-        # not recompiled); report exactly what a clean run reports.
-        compile_contracts(
-            contracts, config.proto_roots, jobs=config.jobs, project_dir=config.project_dir
-        )
-        raise
+    result = _compile(config, contracts, selected, everything=everything, progress=progress)
 
     all_names = [c.name for c in contracts]
-    files: dict[Path, GeneratedFile] = {}
-    records: dict[str, cache.ContractRecord] = {}
-    generated = python_package_files(selected, result, layout, all_names)
-    rendered, services = (
-        _rendered_files(config, all_names, regenerate, result, layout) if selected else ({}, set())
-    )
-    for contract in selected:
-        outputs = {
-            config.out / path: GeneratedFile(content) for path, content in generated[contract.name]
-        }
-        outputs.update(rendered.get(contract.name, {}))
-        files.update(outputs)
-        imports, public = _imports_of(result, contract.name)
-        records[contract.name] = cache.ContractRecord(
-            digest=digests[contract.name],
-            imports=imports,
-            public_imports=public,
-            outputs=tuple(sorted(str(path) for path in outputs)),
-            services=contract.name in services,
-            stamp=stamps[contract.name],
-        )
-
+    files, records = _contract_outputs(config, layout, all_names, selected, result)
+    for name, record in records.items():  # what the files were generated from
+        records[name] = replace(record, digest=digests[name], stamp=stamps[name])
     kept: dict[str, Owner] = {}
     if previous:
-        for name in digests.keys() - regenerate:
-            # Unchanged content; the stamp is refreshed so that a touched file is trusted again.
-            record = previous.contracts[name]
-            records[name] = (
-                record if record.stamp == stamps[name] else replace(record, stamp=stamps[name])
-            )
-            for output in previous.contracts[name].outputs:
-                user_owned = previous.files[output].user_owned
-                kept[output] = Owner.USER if user_owned else Owner.GENERATED
-
-    # Shared files (package markers, runtime modules) depend only on which contracts exist and
-    # which declare services: their set is computed in full every time.
-    out_prefix = str(config.out) + os.sep
-    relative_outputs = {
-        output[len(out_prefix) :].replace(os.sep, "/")
-        for record in records.values()
-        for output in record.outputs
-        if output.startswith(out_prefix)
-    }
-    shared = package_marker_files(relative_outputs, layout)
-    runtimes = sorted(
-        {
-            runtime_module(layout.package, pb2_module(name))
-            for name, record in records.items()
-            if record.services
-        }
-    )
-    runtime_paths = {module: config.out / module_to_path(module) for module in runtimes}
-    unchanged_runtimes = {
-        module
-        for module, path in runtime_paths.items()
-        if previous
-        and str(path) in previous.files
-        and previous.files[str(path)].matches_disk(str(path))
-    }
-    kept.update({str(runtime_paths[module]): Owner.GENERATED for module in unchanged_runtimes})
-    if len(unchanged_runtimes) < len(runtimes):
-        from protoforge.render import render_runtimes
-
-        rendered_runtimes = render_runtimes(set(runtimes) - unchanged_runtimes, config)
-        files.update(
-            {path: GeneratedFile(text.encode()) for path, text in rendered_runtimes.items()}
-        )
-    for relative, content in shared.items():
-        # Package markers recorded by the previous run and untouched since: kept, not re-read.
-        name = f"{out_prefix}{relative}"
-        if previous and name in previous.files and previous.files[name].matches_disk(name):
-            kept[name] = Owner.GENERATED
-        else:
-            files[config.out / relative] = GeneratedFile(content)
-
+        _carry_over(previous, digests.keys() - regenerate, stamps, records, kept)
+    _shared_files(config, layout, records, previous, files, kept)
     target_files, target_kept = _language_target_files(
         config, contracts, result, previous, everything=everything, changed=bool(selected)
     )
@@ -170,6 +84,137 @@ def generate(
         records=records,
         previous=previous,
     )
+
+
+def _compile(
+    config: Config,
+    contracts: tuple[ContractFile, ...],
+    selected: tuple[ContractFile, ...],
+    *,
+    everything: bool,
+    progress: Progress | None,
+) -> CompileResult:
+    """Compile the selected contracts (nothing selected: a no-op run compiles nothing)."""
+    try:
+        return compile_contracts(
+            selected,
+            config.proto_roots,
+            jobs=config.jobs,
+            project_dir=config.project_dir,
+            targets=config.targets if everything else (),
+            progress=progress,
+        )
+    except CompileError:
+        if everything:
+            raise
+        # The diagnostics of a partial compile can differ from a full one (an importer that was
+        # not recompiled); report exactly what a clean run reports.
+        compile_contracts(
+            contracts, config.proto_roots, jobs=config.jobs, project_dir=config.project_dir
+        )
+        raise
+
+
+def _contract_outputs(
+    config: Config,
+    layout: Layout,
+    all_names: list[str],
+    selected: tuple[ContractFile, ...],
+    result: CompileResult,
+) -> tuple[dict[Path, GeneratedFile], dict[str, cache.ContractRecord]]:
+    """Every file generated from the selected contracts, and a cache record per contract
+    (without its digest and stamp, which describe the source file: the caller adds them)."""
+    files: dict[Path, GeneratedFile] = {}
+    records: dict[str, cache.ContractRecord] = {}
+    if not selected:
+        return files, records
+    generated = python_package_files(selected, result, layout, all_names)
+    names = {c.name for c in selected}
+    rendered, services = _rendered_files(config, all_names, names, result, layout)
+    for contract in selected:
+        outputs = {
+            config.out / path: GeneratedFile(content) for path, content in generated[contract.name]
+        }
+        outputs.update(rendered.get(contract.name, {}))
+        files.update(outputs)
+        imports, public = _imports_of(result, contract.name)
+        records[contract.name] = cache.ContractRecord(
+            digest="",
+            imports=imports,
+            public_imports=public,
+            outputs=tuple(sorted(str(path) for path in outputs)),
+            services=contract.name in services,
+        )
+    return files, records
+
+
+def _carry_over(
+    previous: cache.GenState,
+    unchanged: Iterable[str],
+    stamps: dict[str, tuple[int, ...]],
+    records: dict[str, cache.ContractRecord],
+    kept: dict[str, Owner],
+) -> None:
+    """Contracts that need no regeneration keep their record and their files (as `kept`)."""
+    for name in unchanged:
+        record = previous.contracts[name]
+        # The stamp is refreshed so that a touched but unchanged file is trusted again.
+        records[name] = (
+            record if record.stamp == stamps[name] else replace(record, stamp=stamps[name])
+        )
+        for output in record.outputs:
+            kept[output] = Owner.USER if previous.files[output].user_owned else Owner.GENERATED
+
+
+def _shared_files(
+    config: Config,
+    layout: Layout,
+    records: dict[str, cache.ContractRecord],
+    previous: cache.GenState | None,
+    files: dict[Path, GeneratedFile],
+    kept: dict[str, Owner],
+) -> None:
+    """Package markers and runtime modules depend only on which contracts exist and which
+    declare services: computed in full every time, re-rendered or re-read only when the previous
+    run's copy is not on disk as it was left."""
+
+    def intact(name: str) -> bool:
+        return (
+            previous is not None
+            and name in previous.files
+            and (previous.files[name].matches_disk(name))
+        )
+
+    out_prefix = str(config.out) + os.sep
+    relative_outputs = {
+        output[len(out_prefix) :].replace(os.sep, "/")
+        for record in records.values()
+        for output in record.outputs
+        if output.startswith(out_prefix)
+    }
+    for relative, content in package_marker_files(relative_outputs, layout).items():
+        name = f"{out_prefix}{relative}"
+        if intact(name):
+            kept[name] = Owner.GENERATED
+        else:
+            files[config.out / relative] = GeneratedFile(content)
+    runtimes = {
+        runtime_module(layout.package, pb2_module(name))
+        for name, record in records.items()
+        if record.services
+    }
+    missing = set()
+    for module in runtimes:
+        name = str(config.out / module_to_path(module))
+        if intact(name):
+            kept[name] = Owner.GENERATED
+        else:
+            missing.add(module)
+    if missing:
+        from protoforge.render import render_runtimes
+
+        for path, text in render_runtimes(missing, config).items():
+            files[path] = GeneratedFile(text.encode())
 
 
 def write(config: Config, plan: GenPlan, outcome: Outcome, *, use_cache: bool = True) -> None:
