@@ -47,6 +47,42 @@ def run_cli(
     return Result(done.returncode, done.stdout, done.stderr)
 
 
+# Two small contracts, one importing the other, one with a service: the default tiny tree.
+SHOP_PROTOS = {
+    "shop/v1/item.proto": """
+        syntax = "proto3";
+        package shop.v1;
+        message Item { string sku = 1; }
+    """,
+    "shop/v1/cart.proto": """
+        syntax = "proto3";
+        package shop.v1;
+        import "shop/v1/item.proto";
+        message Cart { repeated shop.v1.Item items = 1; }
+        service CartService { rpc Get(Cart) returns (Cart); }
+    """,
+}
+
+
+def mypy_strict(directory: Path) -> subprocess.CompletedProcess[str]:
+    """`mypy --strict .` in `directory`, leaving no cache behind."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir=/dev/null",
+            ".",
+        ],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def write_files(base: Path, files: Mapping[str, str]) -> None:
     for name, content in files.items():
         path = base / name

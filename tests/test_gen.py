@@ -10,23 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, make_project, run_cli, snapshot_tree
+from conftest import FIXTURES, SHOP_PROTOS, make_project, mypy_strict, run_cli, snapshot_tree
 
 CONTRACTS = FIXTURES / "contracts"
-SMALL = {
-    "shop/v1/item.proto": """
-        syntax = "proto3";
-        package shop.v1;
-        message Item { string sku = 1; }
-    """,
-    "shop/v1/cart.proto": """
-        syntax = "proto3";
-        package shop.v1;
-        import "shop/v1/item.proto";
-        message Cart { repeated shop.v1.Item items = 1; }
-        service CartService { rpc Get(Cart) returns (Cart); }
-    """,
-}
+SMALL = SHOP_PROTOS
 
 
 def full_project(base: Path, config: str = 'proto_roots = ["proto"]\nout = "gen"\n') -> Path:
@@ -39,24 +26,6 @@ def run_python(code: str, *, cwd: Path, pythonpath: Path) -> subprocess.Complete
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
     return subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
-
-
-def mypy_strict(directory: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-incremental",
-            "--cache-dir=/dev/null",
-            ".",
-        ],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        check=False,
     )
 
 

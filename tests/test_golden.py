@@ -3,12 +3,10 @@ to generation shows up as a reviewable diff; regenerate with `python tests/updat
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import snapshot_tree
+from conftest import mypy_strict, snapshot_tree
 from golden_cases import GOLDEN, GoldenCase, generate_case, golden_cases
 
 CASES = golden_cases()
@@ -31,19 +29,5 @@ def test_generated_output_matches_golden(case: GoldenCase, tmp_path: Path) -> No
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_golden_output_passes_mypy_strict(case: GoldenCase) -> None:
     gen = GOLDEN / case.name / "expected" / "gen"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-incremental",
-            "--cache-dir=/dev/null",
-            ".",
-        ],
-        cwd=gen,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = mypy_strict(gen)
     assert done.returncode == 0, done.stdout + done.stderr

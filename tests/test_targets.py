@@ -8,22 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_project, run_cli, snapshot_tree
+from conftest import REPO, SHOP_PROTOS, make_project, run_cli, snapshot_tree
 
-PROTOS = {
-    "shop/v1/item.proto": """
-        syntax = "proto3";
-        package shop.v1;
-        message Item { string sku = 1; }
-    """,
-    "shop/v1/cart.proto": """
-        syntax = "proto3";
-        package shop.v1;
-        import "shop/v1/item.proto";
-        message Cart { repeated shop.v1.Item items = 1; }
-        service CartService { rpc Get(Cart) returns (Cart); }
-    """,
-}
+PROTOS = SHOP_PROTOS
 
 # A real protoc plugin (the CodeGeneratorRequest/Response protocol), written for the test: one
 # `<file>.summary.txt` per contract listing its messages, prefixed by the plugin's options.
