@@ -72,22 +72,6 @@ def well_known_types_include() -> Path:
     return Path(grpc_tools.__file__).parent / "_proto"
 
 
-def protoc_version() -> str:
-    from grpc_tools import protoc
-
-    return str(getattr(protoc, "__version__", "")) or _run_version()
-
-
-def _run_version() -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", "--version"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip()
-
-
 def compile_contracts(
     contracts: Sequence[ContractFile],
     roots: Sequence[Path],
@@ -103,7 +87,7 @@ def compile_contracts(
     Diagnostic per protoc message when any contract is broken. `progress(done, total)` is called
     as contracts finish compiling (shard by shard)."""
     if not contracts:
-        return CompileResult({}, _empty_descriptor_set(), ())
+        return CompileResult({}, b"", ())
     plugins = {target.name: resolve_plugin(target, project_dir) for target in targets}
     shards = _shard(contracts, jobs)
     workers = min(len(shards), jobs or os.cpu_count() or 1)
@@ -355,10 +339,6 @@ def _hint_for(
     return hint
 
 
-def _empty_descriptor_set() -> bytes:
-    return b""
-
-
 def _merge_descriptor_sets(sets: list[bytes]) -> bytes:
     """One FileDescriptorSet from the shards', each file once, dependencies before dependents
     (each shard's set is already in dependency order, so first-seen order preserves that)."""
@@ -375,14 +355,3 @@ def _merge_descriptor_sets(sets: list[bytes]) -> bytes:
                 seen.add(proto_file.name)
                 merged.file.append(proto_file)
     return merged.SerializeToString()
-
-
-def require_protoc() -> None:
-    """grpcio-tools is a dependency, but a broken environment deserves a clear message."""
-    try:
-        import grpc_tools.protoc  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on a broken install
-        raise ProtoforgeError(
-            "grpcio-tools is not installed in this Python environment",
-            hint=f"{sys.executable} -m pip install grpcio-tools",
-        ) from exc

@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ class Target:
 @dataclass(frozen=True)
 class Config:
     """Everything the pipeline needs, resolved to absolute paths. Frozen: build a new one with
-    `dataclasses.replace` (the CLI does so for flags)."""
+    `dataclasses.replace`."""
 
     project_dir: Path
     proto_roots: tuple[Path, ...]
@@ -105,10 +105,6 @@ class Config:
     client: ClientOptions = field(default_factory=ClientOptions)
     jobs: int = 0  # parallel protoc processes; 0 = one per CPU
     targets: tuple[Target, ...] = ()
-
-    def display_path(self, path: Path) -> str:
-        """A path as the user would type it: relative to the working directory when below it."""
-        return display_path(path)
 
 
 def display_path(path: Path) -> str:
@@ -462,8 +458,3 @@ class _Locator:
         line = self.line_of(table, key) if key else 0
         diagnostic = Diagnostic(display_path(self.path), line, 1 if line else 0, "error", message)
         return ConfigError("invalid configuration", diagnostics=(diagnostic,))
-
-
-def with_overrides(config: Config, **changes: Any) -> Config:
-    """A copy with CLI overrides applied (only the keys that were given)."""
-    return replace(config, **{k: v for k, v in changes.items() if v is not None})
