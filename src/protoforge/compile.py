@@ -4,20 +4,26 @@ memory: the four Python outputs per contract and a FileDescriptorSet with source
 Why a subprocess: in-process `grpc_tools.protoc.main` writes its errors straight to fd 2, so they
 cannot be captured and turned into diagnostics. Why shards: protoc is single-threaded; on large
 trees, several protoc processes over disjoint slices of the contracts use the machine's cores.
+
+Two steps per shard: protoc (messages, gRPC modules, other-language targets, descriptors), then
+mypy-protobuf's typed stubs from the descriptors protoc wrote (protoc_plugins.py). The stubs are
+the slowest step, and `compile_contracts` returns as soon as protoc is done: the caller renders
+servers and clients from the descriptors while the stubs are generated in the background, and
+`CompileResult.outputs` waits for them. protoc and mypy-protobuf never run side by side for one
+shard, so their memory does not add up.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -43,11 +49,23 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class CompileResult:
-    outputs: dict[str, bytes]  # output path relative to the out dir -> content
+    # output path relative to the out dir -> content (without the typed stubs still pending)
+    protoc_outputs: dict[str, bytes]
     descriptor_set: bytes  # serialized FileDescriptorSet (imports and source info included)
     warnings: tuple[Diagnostic, ...]
     # target name -> output path relative to the target's out dir -> content
     target_outputs: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    # the typed stubs of each shard, being generated in the background
+    pending_stubs: tuple[Future[dict[str, bytes]], ...] = ()
+
+    @cached_property
+    def outputs(self) -> dict[str, bytes]:
+        """Every Python output: protoc's and the typed stubs (waits for them). Raises
+        CompileError when mypy-protobuf failed."""
+        outputs = dict(self.protoc_outputs)
+        for stubs in self.pending_stubs:
+            outputs.update(stubs.result())
+        return outputs
 
     @cached_property
     def _files_by_name(self) -> dict[str, FileDescriptorProto]:
@@ -117,11 +135,20 @@ def compile_contracts(
         outputs.update(shard.outputs)
         for name, files in shard.target_outputs.items():
             target_outputs[name].update(files)
+    pending: tuple[Future[dict[str, bytes]], ...] = ()
+    if python:
+        # Not awaited here: these threads only wait for mypy-protobuf processes.
+        stubs_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="protoforge-stubs")
+        pending = tuple(
+            stubs_pool.submit(_run_stubs, names, shard.descriptor_set)
+            for names, shard in zip(shards, results, strict=True)
+        )
+        stubs_pool.shutdown(wait=False)
     descriptor_set = _merge_descriptor_sets([shard.descriptor_set for shard in results])
     warnings = _relocate(
         [d for shard in results for d in shard.diagnostics], tuple(contracts), tuple(roots)
     )
-    return CompileResult(outputs, descriptor_set, warnings, target_outputs)
+    return CompileResult(outputs, descriptor_set, warnings, target_outputs, pending)
 
 
 def resolve_plugin(target: Target, project_dir: Path | None) -> str | None:
@@ -206,7 +233,7 @@ def _run_protoc(
     # instead of thousands of small ones that would be created, read back and deleted again.
     with tempfile.TemporaryDirectory(prefix="protoforge-") as tmp:
         work = Path(tmp)
-        archives = [work / "python.zip", work / "grpc.zip", work / "stubs.zip"]
+        archives = [work / "python.zip", work / "grpc.zip"]
         descriptor_path = work / "descriptors.binpb"
         args = [f"--proto_path={root}" for root in roots]
         args.append(f"--proto_path={well_known_types_include()}")
@@ -216,13 +243,7 @@ def _run_protoc(
             "--include_source_info",
         ]
         if python:
-            args += [
-                f"--python_out={archives[0]}",
-                f"--grpc_python_out={archives[1]}",
-                # One plugin run writes both the message and the gRPC stubs (mypy-protobuf).
-                f"--plugin=protoc-gen-stubs={_plugin_script(work, 'stubs')}",
-                f"--stubs_out=quiet:{archives[2]}",
-            ]
+            args += [f"--python_out={archives[0]}", f"--grpc_python_out={archives[1]}"]
         for target in targets:
             args.append(f"--{target.flag}_out={work / f'target-{target.name}.zip'}")
             if target.options:
@@ -258,16 +279,30 @@ def _run_protoc(
         )
 
 
-def _plugin_script(work: Path, kind: str) -> Path:
-    """protoc wants an executable per plugin; this one runs our mypy-protobuf wrapper with the
-    same interpreter as protoforge, so the plugin always matches the installed mypy-protobuf."""
-    script = work / f"protoc-gen-{kind}"
-    script.write_text(
-        f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m protoforge.protoc_plugins {kind}\n",
-        encoding="utf-8",
-    )
-    script.chmod(0o755)
-    return script
+def _run_stubs(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
+    """mypy-protobuf's `_pb2.pyi` and `_pb2_grpc.pyi` for `names`, from their shard's
+    descriptors (a plugin request built from them: protoc_plugins.py)."""
+    with tempfile.TemporaryDirectory(prefix="protoforge-stubs-") as tmp:
+        names_path = Path(tmp) / "names.txt"
+        names_path.write_text("\n".join(names) + "\n", encoding="utf-8")
+        archive = Path(tmp) / "stubs.zip"
+        command = [sys.executable, "-m", "protoforge.protoc_plugins", "stubs-from-set"]
+        done = subprocess.run(
+            [*command, str(names_path), str(archive)],
+            input=descriptor_set,
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise CompileError(
+                "mypy-protobuf failed to generate the typed stubs",
+                diagnostics=(
+                    Diagnostic("mypy-protobuf", 0, 0, "error", lines[-1] if lines else "failed"),
+                ),
+                hint="a bug in mypy-protobuf or protoforge; please report it with the contract",
+            )
+        return _read_zip(archive)
 
 
 def _parse_stderr(stderr: str) -> list[Diagnostic]:

@@ -128,9 +128,11 @@ def _contract_outputs(
     records: dict[str, cache.ContractRecord] = {}
     if not selected:
         return files, records
-    generated = python_package_files(selected, result, layout, all_names)
     names = {c.name for c in selected}
+    # Rendered first: it needs only the descriptors, while protoc's outputs include the typed
+    # stubs that are still being generated in the background (compile.py).
     rendered, services = _rendered_files(config, all_names, names, result, layout)
+    generated = python_package_files(selected, result, layout, all_names)
     for contract in selected:
         outputs = {
             config.out / path: GeneratedFile(content) for path, content in generated[contract.name]

@@ -7,12 +7,18 @@ numbers; mypy-protobuf then decodes somebody else's option as its own and either
 a wrong cast type. We parse the request before those extensions exist and, when a contract claims
 one of their numbers, drop the unknown option fields from FieldOptions (they have no meaning for
 typed stubs) before handing the request to mypy-protobuf's generator.
+
+protoforge itself does not run mypy-protobuf as a protoc plugin: `stubs-from-set` builds the
+plugin request from the FileDescriptorSet a protoc shard wrote, after that protoc has exited.
+That keeps protoc's and the plugin's memory from adding up, and lets the stubs be generated while
+protoforge renders servers and clients from the same descriptors (see compile.py).
 """
 
 from __future__ import annotations
 
 import io
 import sys
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,9 +71,29 @@ def clean_request(data: bytes) -> bytes:
     return request.SerializeToString()
 
 
+def request_from_descriptor_set(descriptor_set: bytes, names: list[str], parameter: str) -> bytes:
+    """The CodeGeneratorRequest protoc would send a plugin for `names`, built from a
+    FileDescriptorSet written with --include_imports --include_source_info (dependencies first,
+    source-retention options stripped: the same files a plugin request carries)."""
+    from google.protobuf import descriptor_pb2
+    from google.protobuf.compiler import plugin_pb2
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set).file
+    request = plugin_pb2.CodeGeneratorRequest(parameter=parameter, file_to_generate=names)
+    request.proto_file.extend(files)
+    return request.SerializeToString()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     kind = args[0] if args else "mypy"
+    if kind == "stubs-from-set":
+        # stubs-from-set NAMES_FILE OUT_ZIP, a FileDescriptorSet on stdin
+        with open(args[1], encoding="utf-8") as handle:
+            names = handle.read().split()
+        request = request_from_descriptor_set(sys.stdin.buffer.read(), names, "quiet")
+        _write_archive(args[2], _run_stubs(clean_request(request)))
+        return
     data = clean_request(sys.stdin.buffer.read())
     sys.stdin = io.TextIOWrapper(io.BytesIO(data))
 
@@ -78,28 +104,48 @@ def main(argv: list[str] | None = None) -> None:
     elif kind == "mypy_grpc":
         mypy_protobuf.grpc()
     elif kind == "stubs":
-        _both_stubs(mypy_protobuf)
+        with mypy_protobuf.code_generation() as (request, response):
+            _both_stubs(mypy_protobuf, request, response)
     else:
         raise SystemExit(f"unknown plugin kind {kind!r}")
 
 
-def _both_stubs(mypy_protobuf: Any) -> None:
+def _run_stubs(request_data: bytes) -> Any:
+    """The CodeGeneratorResponse of both stub kinds for a (cleaned) request."""
+    from google.protobuf.compiler import plugin_pb2
+    from mypy_protobuf import main as mypy_protobuf
+
+    request = plugin_pb2.CodeGeneratorRequest.FromString(request_data)
+    response = plugin_pb2.CodeGeneratorResponse()
+    _both_stubs(mypy_protobuf, request, response)
+    return response
+
+
+def _write_archive(path: str, response: Any) -> None:
+    """The response's files into a zip archive, the way protoc writes a `.zip` out path."""
+    if response.error:
+        raise SystemExit(f"mypy-protobuf: {response.error}")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as bundle:
+        for generated in response.file:
+            bundle.writestr(generated.name, generated.content)
+
+
+def _both_stubs(mypy_protobuf: Any, request: Any, response: Any) -> None:
     """`_pb2.pyi` and `_pb2_grpc.pyi` from one plugin run: the same output as mypy-protobuf's two
     plugins, but the request is parsed and indexed once instead of twice (on big trees that is a
     good part of the plugin's time)."""
-    with mypy_protobuf.code_generation() as (request, response):
-        parameter = request.parameter
-        flags = (
-            "quiet" in parameter,
-            "readable_stubs" in parameter,
-            "relax_strict_optional_primitives" in parameter,
-            "use_default_deprecation_warnings" in parameter,
-            "generate_concrete_servicer_stubs" in parameter,
-        )
-        descriptors = mypy_protobuf.Descriptors(request)
-        mypy_protobuf.generate_mypy_stubs(descriptors, response, *flags)
-        grpc_type = mypy_protobuf.GRPCType.from_parameter(parameter)
-        mypy_protobuf.generate_mypy_grpc_stubs(descriptors, response, *flags, grpc_type)
+    parameter = request.parameter
+    flags = (
+        "quiet" in parameter,
+        "readable_stubs" in parameter,
+        "relax_strict_optional_primitives" in parameter,
+        "use_default_deprecation_warnings" in parameter,
+        "generate_concrete_servicer_stubs" in parameter,
+    )
+    descriptors = mypy_protobuf.Descriptors(request)
+    mypy_protobuf.generate_mypy_stubs(descriptors, response, *flags)
+    grpc_type = mypy_protobuf.GRPCType.from_parameter(parameter)
+    mypy_protobuf.generate_mypy_grpc_stubs(descriptors, response, *flags, grpc_type)
 
 
 if __name__ == "__main__":
