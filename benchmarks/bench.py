@@ -12,6 +12,9 @@ and peak memory (whole process tree) of:
 - gen, one edit:    protoforge gen after editing one contract vs protoforge's cold time
 - breaking, 1 edit: protoforge check-breaking --against DIR vs buf breaking DIR --against BASE
 - --help:           protoforge --help (absolute)
+- the machine:      how much faster N CPU-bound processes at once finish than one after another
+                    (N = the CPU count; ideal N x). protoforge's cold gen spreads its work over the
+                    cores, raw protoc uses one, so this bounds what sharding can win here.
 
 Ratios < 1 mean protoforge is faster / smaller. Results go to stdout (and --json FILE).
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -55,6 +59,27 @@ def raw_protoc(project: Path, out: Path) -> list[str]:
     response = project / "raw-args.txt"
     response.write_text("\n".join(args) + "\n")
     return [PY, "-m", "grpc_tools.protoc", f"@{response}"]
+
+
+def _spin(_: int) -> float:
+    import time
+
+    start = time.perf_counter()
+    total = 0
+    for number in range(15_000_000):
+        total += number * number
+    return time.perf_counter() - start
+
+
+def parallel_throughput() -> tuple[int, float]:
+    """(CPUs, how many times one process's throughput they give when all are busy at once)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    cpus = os.cpu_count() or 1
+    with ProcessPoolExecutor(max_workers=cpus) as pool:
+        alone = min(pool.map(_spin, [0]), default=0.0)
+        together = max(pool.map(_spin, range(cpus)))
+    return cpus, cpus * alone / together
 
 
 def protoforge(*args: str) -> list[str]:
@@ -141,7 +166,14 @@ def main() -> None:
 
     help_run = measure(protoforge("--help"), cwd=Path.cwd())
     print(f"protoforge --help: {help_run.wall:.3f}s wall", flush=True)
-    results: dict[str, object] = {"help_wall_s": round(help_run.wall, 3), "sizes": {}}
+    cpus, throughput = parallel_throughput()
+    print(f"machine: {cpus} CPUs give {throughput:.2f}x one process's throughput", flush=True)
+    results: dict[str, object] = {
+        "help_wall_s": round(help_run.wall, 3),
+        "cpus": cpus,
+        "parallel_throughput": round(throughput, 2),
+        "sizes": {},
+    }
     with tempfile.TemporaryDirectory(prefix="protoforge-bench-") as tmp:
         for count in args.sizes:
             results["sizes"][count] = bench_size(count, Path(tmp), breaking=not args.no_breaking)  # type: ignore[index]
