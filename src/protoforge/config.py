@@ -103,7 +103,7 @@ class Config:
     templates_dir: Path | None = None
     impl_out: Path | None = None
     client: ClientOptions = field(default_factory=ClientOptions)
-    jobs: int = 0  # parallel protoc processes; 0 = one per CPU
+    jobs: int = 0  # parallel protoc and mypy-protobuf processes and file writers; 0 = one per CPU
     targets: tuple[Target, ...] = ()
 
 

@@ -221,7 +221,7 @@ def _shared_files(
 
 def write(config: Config, plan: GenPlan, outcome: Outcome, *, use_cache: bool = True) -> None:
     """Apply the outcome to disk, then record what was generated for the next run."""
-    apply(outcome, plan.managed_dirs)
+    apply(outcome, plan.managed_dirs, jobs=config.jobs)
     if not use_cache:
         return
     previous = plan.previous

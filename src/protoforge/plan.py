@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -172,10 +174,14 @@ def _may_be_generated(path: Path) -> bool:
     return path.suffix in (".py", ".pyi") or path.name == "py.typed"
 
 
-def apply(outcome: Outcome, managed_dirs: tuple[Path, ...]) -> None:
+# Below this many files per writer, one writer is as fast as several.
+MIN_WRITES_PER_WORKER = 512
+
+
+def apply(outcome: Outcome, managed_dirs: tuple[Path, ...], *, jobs: int = 0) -> None:
     """Write the changes: new files are created exclusively, existing ones replaced atomically
-    (temp file + rename). If any write fails, the files already written are restored, so the
-    tree is exactly as it was."""
+    (temp file + rename), by up to `jobs` writers (0: one per CPU). If any write fails, the files
+    already written are restored, so the tree is exactly as it was."""
     writes = [c for c in outcome.changes if c.status in (Status.CREATED, Status.UPDATED)]
     removals = [c for c in outcome.changes if c.status is Status.REMOVED]
     done: list[FileChange] = []
@@ -185,11 +191,7 @@ def apply(outcome: Outcome, managed_dirs: tuple[Path, ...]) -> None:
             missing = [d for d in (directory, *directory.parents) if not d.exists()]
             directory.mkdir(parents=True, exist_ok=True)
             created_dirs.extend(reversed(missing))
-        # Serial on purpose: on the file systems measured, parallel creates only added kernel
-        # lock contention (more system time, no less wall time).
-        for change in writes:
-            _write(change)
-            done.append(change)
+        _write_all(writes, done, jobs)
         for change in removals:
             change.path.unlink()
             done.append(change)
@@ -198,6 +200,43 @@ def apply(outcome: Outcome, managed_dirs: tuple[Path, ...]) -> None:
         remove_if_empty(created_dirs)
         raise write_failed(exc) from exc
     _remove_empty_dirs((c.path.parent for c in removals), managed_dirs)
+
+
+def _write_all(writes: Sequence[FileChange], done: list[FileChange], jobs: int) -> None:
+    """Write every change, recording in `done` what was written. Several writers each take a
+    contiguous slice of the sorted paths, so that they work in different directories: creating
+    files is mostly kernel time, and writers in one directory contend for its lock (measured:
+    interleaved writers gained nothing, sliced ones halved the wall time on 2 cores)."""
+    workers = min(jobs or os.cpu_count() or 1, len(writes) // MIN_WRITES_PER_WORKER)
+    if workers <= 1:
+        for change in writes:
+            _write(change)
+            done.append(change)
+        return
+    failed = threading.Event()
+
+    def write_slice(changes: Sequence[FileChange]) -> tuple[list[FileChange], OSError | None]:
+        written: list[FileChange] = []
+        for change in changes:
+            if failed.is_set():
+                break
+            try:
+                _write(change)
+            except OSError as exc:
+                failed.set()
+                return written, exc
+            written.append(change)
+        return written, None
+
+    size = len(writes)
+    slices = [writes[size * i // workers : size * (i + 1) // workers] for i in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="protoforge-write") as pool:
+        results = list(pool.map(write_slice, slices))
+    errors = [error for written, error in results if error is not None]
+    for written, _ in results:
+        done.extend(written)
+    if errors:
+        raise errors[0]
 
 
 def remove_if_empty(directories: Iterable[Path]) -> None:
