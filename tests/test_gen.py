@@ -4,6 +4,7 @@ write step that touches only what changed and never a file it did not generate."
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, SHOP_PROTOS, make_project, mypy_strict, run_cli, snapshot_tree
+
+from protoforge.config import load_config
 
 CONTRACTS = FIXTURES / "contracts"
 SMALL = SHOP_PROTOS
@@ -253,16 +256,46 @@ def test_no_machine_specific_text_in_output(tmp_path: Path) -> None:
         assert str(Path.home()) not in text, name
 
 
-def test_sharded_compile_matches_single_process(tmp_path: Path) -> None:
-    """Many contracts over several protoc processes give the same tree as one process."""
+def _chain_of_contracts(count: int) -> dict[str, str]:
     protos = {}
-    for index in range(140):
+    for index in range(count):
         dep = f'import "bulk/v1/f{index - 1:03}.proto";\n' if index else ""
         field = f"  bulk.v1.M{index - 1:03} prev = 2;\n" if index else ""
         protos[f"bulk/v1/f{index:03}.proto"] = (
             f'syntax = "proto3";\npackage bulk.v1;\n{dep}'
             f"message M{index:03} {{\n  string id = 1;\n{field}}}\n"
         )
+    return protos
+
+
+def test_progress_reports_each_shard_once(tmp_path: Path) -> None:
+    from protoforge.compile import compile_contracts
+    from protoforge.contracts import discover
+
+    project = make_project(
+        tmp_path,
+        _chain_of_contracts(140),
+        config='proto_roots = ["proto"]\nout = "gen"\njobs = 2\n',
+    )
+    config = load_config(project / "protoforge.toml")
+    calls: list[tuple[int, int]] = []
+    result = compile_contracts(
+        discover(config), config.proto_roots, jobs=2, progress=lambda *c: calls.append(c)
+    )
+    stubs = [name for name in result.outputs if name.endswith(".pyi")]
+    assert len(stubs) == 2 * 140
+    assert len(calls) == 2  # one call per shard
+    assert sorted(calls)[-1] == (140, 140)
+    assert 0 < sorted(calls)[0][0] < 140
+    # Without --quiet and without a terminal: a plain line per shard that is not the last.
+    result_cli = run_cli("gen", cwd=project)
+    assert result_cli.code == 0, result_cli.output
+    assert re.search(r"compiled \d+/140 contracts", result_cli.output)
+
+
+def test_sharded_compile_matches_single_process(tmp_path: Path) -> None:
+    """Many contracts over several protoc processes give the same tree as one process."""
+    protos = _chain_of_contracts(140)
     trees = []
     for jobs in (1, 3):
         project = make_project(

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -103,21 +104,34 @@ def compile_contracts(
     """Compile `contracts`. With `python`, also run the Python, gRPC and mypy generators; each of
     `targets` (other languages) runs in the same protoc pass. Raises CompileError with one
     Diagnostic per protoc message when any contract is broken. `progress(done, total)` is called
-    as contracts finish compiling (shard by shard)."""
+    as contracts finish compiling (shard by shard, stubs included), possibly from other threads
+    and after this function has returned."""
     if not contracts:
         return CompileResult({}, b"", ())
     plugins = {target.name: resolve_plugin(target, project_dir) for target in targets}
     shards = _shard(contracts, jobs)
     workers = min(len(shards), jobs or os.cpu_count() or 1)
     done = 0
+    counting = threading.Lock()
+
+    def report(count: int) -> None:
+        nonlocal done
+        with counting:
+            done += count
+            finished = done
+        if progress is not None:
+            progress(finished, len(contracts))
 
     def run(names: list[str]) -> _ShardResult:
-        nonlocal done
         shard = _run_protoc(names, roots, python, targets, plugins)
-        done += len(names)  # the GIL makes this increment safe across worker threads
-        if progress is not None:
-            progress(done, len(contracts))
+        if not python:
+            report(len(names))  # with Python output, a shard is done when its stubs are
         return shard
+
+    def stubs(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
+        files = _run_stubs(names, descriptor_set)
+        report(len(names))
+        return files
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(run, shards))
@@ -140,7 +154,7 @@ def compile_contracts(
         # Not awaited here: these threads only wait for mypy-protobuf processes.
         stubs_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="protoforge-stubs")
         pending = tuple(
-            stubs_pool.submit(_run_stubs, names, shard.descriptor_set)
+            stubs_pool.submit(stubs, names, shard.descriptor_set)
             for names, shard in zip(shards, results, strict=True)
         )
         stubs_pool.shutdown(wait=False)
