@@ -14,6 +14,7 @@ import pytest
 from conftest import FIXTURES, SHOP_PROTOS, make_project, mypy_strict, run_cli, snapshot_tree
 
 from protoforge.config import load_config
+from protoforge.errors import CompileError
 
 CONTRACTS = FIXTURES / "contracts"
 SMALL = SHOP_PROTOS
@@ -291,6 +292,28 @@ def test_progress_reports_each_shard_once(tmp_path: Path) -> None:
     result_cli = run_cli("gen", cwd=project)
     assert result_cli.code == 0, result_cli.output
     assert re.search(r"compiled \d+/140 contracts", result_cli.output)
+
+
+def test_a_failed_generation_stops_the_stub_processes(tmp_path: Path) -> None:
+    """When rendering fails (a broken template, say) the typed stubs still being generated are
+    not needed: they are stopped rather than waited for."""
+    from concurrent.futures import wait
+
+    from protoforge.compile import compile_contracts
+    from protoforge.contracts import discover
+
+    project = make_project(
+        tmp_path,
+        _chain_of_contracts(140),
+        config='proto_roots = ["proto"]\nout = "gen"\njobs = 2\n',
+    )
+    config = load_config(project / "protoforge.toml")
+    result = compile_contracts(discover(config), config.proto_roots, jobs=2)
+    result.cancel()
+    finished, _ = wait(result.pending_stubs, timeout=60)
+    assert len(finished) == len(result.pending_stubs) == 2
+    for stubs in finished:
+        assert stubs.cancelled() or isinstance(stubs.exception(), CompileError)
 
 
 def test_sharded_compile_matches_single_process(tmp_path: Path) -> None:

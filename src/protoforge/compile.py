@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,14 @@ class CompileResult:
     target_outputs: dict[str, dict[str, bytes]] = field(default_factory=dict)
     # the typed stubs of each shard, being generated in the background
     pending_stubs: tuple[Future[dict[str, bytes]], ...] = ()
+    stub_processes: _Processes | None = None
+
+    def cancel(self) -> None:
+        """Stop generating the typed stubs (nobody will read them: generation failed)."""
+        for stubs in self.pending_stubs:
+            stubs.cancel()
+        if self.stub_processes is not None:
+            self.stub_processes.kill_all()
 
     @cached_property
     def outputs(self) -> dict[str, bytes]:
@@ -83,6 +92,37 @@ class CompileResult:
     def files(self) -> list[FileDescriptorProto]:
         """Every compiled file, parsed once, dependencies first."""
         return list(self._files_by_name.values())
+
+
+class _Processes:
+    """The subprocesses started for one compile, so that they can be stopped early."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._killed = False
+
+    def run(self, command: list[str], stdin: bytes) -> tuple[int, bytes]:
+        """Run `command` to completion: (exit code, stderr)."""
+        with self._lock:
+            if self._killed:
+                return -signal.SIGKILL, b"stopped"
+            process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+            self._running.add(process)
+        try:
+            _, stderr = process.communicate(stdin)
+        finally:
+            with self._lock:
+                self._running.discard(process)
+        return process.returncode, stderr
+
+    def kill_all(self) -> None:
+        with self._lock:
+            self._killed = True
+            for process in self._running:
+                process.kill()
 
 
 def well_known_types_include() -> Path:
@@ -128,8 +168,10 @@ def compile_contracts(
             report(len(names))  # with Python output, a shard is done when its stubs are
         return shard
 
+    processes = _Processes()
+
     def stubs(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
-        files = _run_stubs(names, descriptor_set)
+        files = _run_stubs(names, descriptor_set, processes)
         report(len(names))
         return files
 
@@ -162,7 +204,7 @@ def compile_contracts(
     warnings = _relocate(
         [d for shard in results for d in shard.diagnostics], tuple(contracts), tuple(roots)
     )
-    return CompileResult(outputs, descriptor_set, warnings, target_outputs, pending)
+    return CompileResult(outputs, descriptor_set, warnings, target_outputs, pending, processes)
 
 
 def resolve_plugin(target: Target, project_dir: Path | None) -> str | None:
@@ -293,7 +335,9 @@ def _run_protoc(
         )
 
 
-def _run_stubs(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
+def _run_stubs(
+    names: list[str], descriptor_set: bytes, processes: _Processes | None = None
+) -> dict[str, bytes]:
     """mypy-protobuf's `_pb2.pyi` and `_pb2_grpc.pyi` for `names`, from their shard's
     descriptors (a plugin request built from them: protoc_plugins.py)."""
     with tempfile.TemporaryDirectory(prefix="protoforge-stubs-") as tmp:
@@ -301,14 +345,11 @@ def _run_stubs(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
         names_path.write_text("\n".join(names) + "\n", encoding="utf-8")
         archive = Path(tmp) / "stubs.zip"
         command = [sys.executable, "-m", "protoforge.protoc_plugins", "stubs-from-set"]
-        done = subprocess.run(
-            [*command, str(names_path), str(archive)],
-            input=descriptor_set,
-            capture_output=True,
-            check=False,
+        code, stderr = (processes or _Processes()).run(
+            [*command, str(names_path), str(archive)], descriptor_set
         )
-        if done.returncode != 0:
-            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        if code != 0:
+            lines = stderr.decode("utf-8", "replace").strip().splitlines()
             raise CompileError(
                 "mypy-protobuf failed to generate the typed stubs",
                 diagnostics=(

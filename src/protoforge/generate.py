@@ -57,19 +57,23 @@ def generate(
     everything = len(selected) == len(contracts)
     result = _compile(config, contracts, selected, everything=everything, progress=progress)
 
-    all_names = [c.name for c in contracts]
-    files, records = _contract_outputs(config, layout, all_names, selected, result)
-    for name, record in records.items():  # what the files were generated from
-        records[name] = replace(record, digest=digests[name], stamp=stamps[name])
-    kept: dict[str, Owner] = {}
-    if previous:
-        _carry_over(previous, digests.keys() - regenerate, stamps, records, kept)
-    _shared_files(config, layout, records, previous, files, kept)
-    target_files, target_kept = _language_target_files(
-        config, contracts, result, previous, everything=everything, changed=bool(selected)
-    )
-    files.update(target_files)
-    kept.update(target_kept)
+    try:
+        all_names = [c.name for c in contracts]
+        files, records = _contract_outputs(config, layout, all_names, selected, result)
+        for name, record in records.items():  # what the files were generated from
+            records[name] = replace(record, digest=digests[name], stamp=stamps[name])
+        kept: dict[str, Owner] = {}
+        if previous:
+            _carry_over(previous, digests.keys() - regenerate, stamps, records, kept)
+        _shared_files(config, layout, records, previous, files, kept)
+        target_files, target_kept = _language_target_files(
+            config, contracts, result, previous, everything=everything, changed=bool(selected)
+        )
+        files.update(target_files)
+        kept.update(target_kept)
+    except BaseException:
+        result.cancel()  # generation failed: its typed stubs are not needed
+        raise
 
     return GenPlan(
         files=dict(sorted(files.items())),
