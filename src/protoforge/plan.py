@@ -107,7 +107,7 @@ def compare(plan: Plan) -> Outcome:
     """What writing `plan` would do, file by file, without touching anything."""
     outcome = Outcome(kept=plan.kept)
     foreign: list[Diagnostic] = []
-    for path in sorted(plan.files):
+    for path in sorted(plan.files, key=str):  # str: much faster than comparing Paths
         planned = plan.files[path]
         old = path.read_bytes() if path.is_file() else None
         if old is None:

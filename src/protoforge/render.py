@@ -166,7 +166,7 @@ def _render_files(
         out.update(_render_service_file(env, proto_file, config, layout))
         runtimes.add(naming.runtime_module(layout.package, proto_file.pb2_module))
     out.update(_render_runtimes(env, runtimes, config))
-    return dict(sorted(out.items()))
+    return dict(sorted(out.items(), key=lambda item: str(item[0])))
 
 
 def render_runtimes(modules: Iterable[str], config: Config) -> dict[Path, str]:
