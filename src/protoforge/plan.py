@@ -14,10 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 from protoforge.config import display_path
 from protoforge.errors import Diagnostic, ProtoforgeError
 from protoforge.layout import is_generated_text, looks_machine_generated
+
+T = TypeVar("T")
 
 
 class Owner(Enum):
@@ -101,6 +104,12 @@ class Outcome:
 
 
 _HEAD = 512  # bytes read to recognise a generated file
+
+
+def sorted_by_path(files: Mapping[Path, T]) -> dict[Path, T]:
+    """`files` ordered by path text: sorting tens of thousands of Path objects (which compare
+    part by part) is several times slower than sorting their text."""
+    return dict(sorted(files.items(), key=lambda item: str(item[0])))
 
 
 def compare(plan: Plan) -> Outcome:

@@ -1,22 +1,23 @@
-"""protoc plugin entry points that wrap mypy-protobuf (`python -m protoforge.protoc_plugins mypy`).
+"""mypy-protobuf's typed stubs from a protoc shard's descriptors:
 
-Why a wrapper instead of mypy-protobuf's own `protoc-gen-mypy` script: mypy-protobuf registers
-its option extensions on `google.protobuf.FieldOptions` (numbers 1151-1154) before it parses the
-request. Real contract trees define their own FieldOptions extensions, some with those very
-numbers; mypy-protobuf then decodes somebody else's option as its own and either crashes or emits
-a wrong cast type. We parse the request before those extensions exist and, when a contract claims
-one of their numbers, drop the unknown option fields from FieldOptions (they have no meaning for
-typed stubs) before handing the request to mypy-protobuf's generator.
+    python -m protoforge.protoc_plugins stubs-from-set NAMES_FILE OUT_ZIP < descriptors.binpb
 
-protoforge itself does not run mypy-protobuf as a protoc plugin: `stubs-from-set` builds the
-plugin request from the FileDescriptorSet a protoc shard wrote, after that protoc has exited.
-That keeps protoc's and the plugin's memory from adding up, and lets the stubs be generated while
-protoforge renders servers and clients from the same descriptors (see compile.py).
+protoforge does not run mypy-protobuf as a protoc plugin: this builds the plugin request from the
+FileDescriptorSet a protoc shard wrote, after that protoc has exited. That keeps protoc's and the
+plugin's memory from adding up, and lets the stubs be generated while protoforge renders servers
+and clients from the same descriptors (see compile.py).
+
+Why not mypy-protobuf's own entry points: mypy-protobuf registers its option extensions on
+`google.protobuf.FieldOptions` (numbers 1151-1154) before it parses the request. Real contract
+trees define their own FieldOptions extensions, some with those very numbers; mypy-protobuf then
+decodes somebody else's option as its own and either crashes or emits a wrong cast type. We build
+the request before those extensions exist and, when a contract claims one of their numbers, drop
+the unknown option fields from FieldOptions (they have no meaning for typed stubs) before handing
+the request to mypy-protobuf's generator.
 """
 
 from __future__ import annotations
 
-import io
 import sys
 import zipfile
 from collections.abc import Iterator
@@ -59,59 +60,36 @@ def _drop_unknown_field_options(request: Any) -> None:
                 field.options.DiscardUnknownFields()
 
 
-def clean_request(data: bytes) -> bytes:
-    """The request with colliding custom field options removed (unchanged when nothing collides).
-    Must run before mypy_protobuf is imported: its import registers the extensions."""
-    from google.protobuf.compiler import plugin_pb2
-
-    request = plugin_pb2.CodeGeneratorRequest.FromString(data)
-    if not _claims_mypy_numbers(request):
-        return data
-    _drop_unknown_field_options(request)
-    return request.SerializeToString()
-
-
 def request_from_descriptor_set(descriptor_set: bytes, names: list[str], parameter: str) -> bytes:
     """The CodeGeneratorRequest protoc would send a plugin for `names`, built from a
     FileDescriptorSet written with --include_imports --include_source_info (dependencies first,
-    source-retention options stripped: the same files a plugin request carries)."""
+    source-retention options stripped: the same files a plugin request carries), with colliding
+    custom field options removed. Must run before mypy_protobuf is imported: its import registers
+    the extensions."""
     from google.protobuf import descriptor_pb2
     from google.protobuf.compiler import plugin_pb2
 
     files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set).file
     request = plugin_pb2.CodeGeneratorRequest(parameter=parameter, file_to_generate=names)
     request.proto_file.extend(files)
+    if _claims_mypy_numbers(request):
+        _drop_unknown_field_options(request)
     return request.SerializeToString()
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    kind = args[0] if args else "mypy"
-    if kind == "stubs-from-set":
-        # stubs-from-set NAMES_FILE OUT_ZIP, a FileDescriptorSet on stdin
-        with open(args[1], encoding="utf-8") as handle:
-            names = handle.read().split()
-        request = request_from_descriptor_set(sys.stdin.buffer.read(), names, "quiet")
-        _write_archive(args[2], _run_stubs(clean_request(request)))
-        return
-    data = clean_request(sys.stdin.buffer.read())
-    sys.stdin = io.TextIOWrapper(io.BytesIO(data))
-
-    from mypy_protobuf import main as mypy_protobuf
-
-    if kind == "mypy":
-        mypy_protobuf.main()
-    elif kind == "mypy_grpc":
-        mypy_protobuf.grpc()
-    elif kind == "stubs":
-        with mypy_protobuf.code_generation() as (request, response):
-            _both_stubs(mypy_protobuf, request, response)
-    else:
-        raise SystemExit(f"unknown plugin kind {kind!r}")
+    if len(args) != 3 or args[0] != "stubs-from-set":
+        raise SystemExit("usage: python -m protoforge.protoc_plugins stubs-from-set NAMES OUT_ZIP")
+    with open(args[1], encoding="utf-8") as handle:
+        names = handle.read().split()
+    request = request_from_descriptor_set(sys.stdin.buffer.read(), names, "quiet")
+    _write_archive(args[2], _run_stubs(request))
 
 
 def _run_stubs(request_data: bytes) -> Any:
-    """The CodeGeneratorResponse of both stub kinds for a (cleaned) request."""
+    """The CodeGeneratorResponse of both stub kinds for a (cleaned) request. It is parsed again
+    after mypy_protobuf's import, so that mypy-protobuf's own options decode as extensions."""
     from google.protobuf.compiler import plugin_pb2
     from mypy_protobuf import main as mypy_protobuf
 

@@ -23,6 +23,7 @@ from protoforge.config import Config
 from protoforge.errors import Diagnostic, ProtoforgeError
 from protoforge.layout import Layout, header
 from protoforge.model import Contract, MessageRef, Method, ProtoFile, Service, StreamingKind
+from protoforge.plan import sorted_by_path
 
 if TYPE_CHECKING:
     import jinja2
@@ -166,7 +167,7 @@ def _render_files(
         out.update(_render_service_file(env, proto_file, config, layout))
         runtimes.add(naming.runtime_module(layout.package, proto_file.pb2_module))
     out.update(_render_runtimes(env, runtimes, config))
-    return dict(sorted(out.items(), key=lambda item: str(item[0])))
+    return sorted_by_path(out)
 
 
 def render_runtimes(modules: Iterable[str], config: Config) -> dict[Path, str]:
