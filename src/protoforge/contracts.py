@@ -5,12 +5,10 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 from protoforge.config import Config, display_path
 from protoforge.errors import ConfigError, Diagnostic
-from protoforge.naming import check_importable
 
 
 @dataclass(frozen=True, order=True)
@@ -32,7 +30,9 @@ class ContractFile:
 
 def discover(config: Config) -> tuple[ContractFile, ...]:
     """All contracts, sorted by import path so that output order never depends on the file
-    system's listing order."""
+    system's listing order. Every name protoc accepts is a contract here: whether it can become
+    a Python module is a question for gen alone (naming.check_importable), never for the
+    breaking checks, snapshots or diffs."""
     found: dict[str, ContractFile] = {}
     for root in config.proto_roots:
         for name, path in _proto_files(root):
@@ -49,9 +49,7 @@ def discover(config: Config) -> tuple[ContractFile, ...]:
                     ),
                     hint="an import path must be unique across proto_roots",
                 )
-            contract = ContractFile(name, root, path)
-            check_importable(name, partial(display_path, contract.path))
-            found[name] = contract
+            found[name] = ContractFile(name, root, path)
     return tuple(sorted(found.values()))
 
 

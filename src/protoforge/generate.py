@@ -23,7 +23,13 @@ from protoforge.config import Config
 from protoforge.contracts import ContractFile, discover
 from protoforge.errors import CompileError
 from protoforge.layout import Layout, header, rewrite_imports
-from protoforge.naming import module_to_path, pb2_grpc_module, pb2_module, runtime_module
+from protoforge.naming import (
+    check_importable,
+    module_to_path,
+    pb2_grpc_module,
+    pb2_module,
+    runtime_module,
+)
 from protoforge.plan import (
     GeneratedFile,
     Outcome,
@@ -52,6 +58,8 @@ def generate(
     """The full output tree for the contracts the config names, in memory (unchanged files that
     the cache vouches for are listed in `kept` instead)."""
     contracts = discover(config)
+    for contract in contracts:
+        check_importable(contract.name, contract.display)
     layout = Layout(config.package)
     key = _global_key(config)
     state = cache.load_state(config.project_dir) if use_cache else None

@@ -155,8 +155,6 @@ def _disk_tree(
 def _git_tree(config: Config, repo: Path, sha: str, label: str) -> Tree | None:
     import fnmatch
 
-    from protoforge.naming import check_importable
-
     listing = git_listing(repo, sha, config.proto_roots)
     contracts: dict[str, tuple[int, str]] = {}
     others: dict[str, str] = {}
@@ -168,10 +166,6 @@ def _git_tree(config: Config, repo: Path, sha: str, label: str) -> Tree | None:
             continue
         if name in contracts:
             return None  # discovery rejects the baseline: let the full check say so
-        try:
-            check_importable(name, name)
-        except ProtoforgeError:
-            return None
         contracts[name] = (index, blob)
 
     def reader(names: list[str]) -> list[bytes]:
