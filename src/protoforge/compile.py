@@ -15,6 +15,7 @@ shard, so their memory does not add up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -140,9 +141,12 @@ def compile_contracts(
     project_dir: Path | None = None,
     targets: Sequence[Target] = (),
     progress: Progress | None = None,
+    descriptor_set_in: bytes = b"",
 ) -> CompileResult:
-    """Compile `contracts`. With `python`, also run the Python, gRPC and mypy generators; each of
-    `targets` (other languages) runs in the same protoc pass. Raises CompileError with one
+    """Compile `contracts` with `roots` as the import paths (proto roots, then dependency
+    roots) and, when given, `descriptor_set_in`: the descriptors of imports that only installed
+    distributions provide (provided.scan_imports). With `python`, also run the Python, gRPC
+    and mypy generators; each of `targets` (other languages) runs in the same protoc pass. Raises CompileError with one
     Diagnostic per protoc message when any contract is broken. `progress(done, total)` is called
     as contracts finish compiling (shard by shard, stubs included), possibly from other threads
     and after this function has returned."""
@@ -163,7 +167,7 @@ def compile_contracts(
             progress(finished, len(contracts))
 
     def run(names: list[str]) -> _ShardResult:
-        shard = _run_protoc(names, roots, python, targets, plugins)
+        shard = _run_protoc(names, roots, python, targets, plugins, descriptor_set_in)
         if not python:
             report(len(names))  # with Python output, a shard is done when its stubs are
         return shard
@@ -269,13 +273,26 @@ def _size(path: Path) -> int:
         return 0
 
 
+_ZIP_UTF8_FLAG = 0x800
+
+
 def _read_zip(archive: Path) -> dict[str, bytes]:
+    """The files of a zip archive protoc wrote. protoc stores entry names as UTF-8 without the
+    zip's UTF-8 flag, so Python decodes them as cp437 (`café_pb2.py` would come back as
+    `caf├⌐_pb2.py` and be missed): such names are decoded again as what they are."""
     if not archive.exists():
         return {}
     with zipfile.ZipFile(archive) as bundle:
-        return {
-            name: bundle.read(name) for name in sorted(bundle.namelist()) if not name.endswith("/")
-        }
+        files: dict[str, bytes] = {}
+        for info in bundle.infolist():
+            if info.is_dir():
+                continue
+            name = info.filename
+            if not info.flag_bits & _ZIP_UTF8_FLAG:
+                with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+                    name = name.encode("cp437").decode("utf-8")
+            files[name] = bundle.read(info)
+        return dict(sorted(files.items()))
 
 
 def _run_protoc(
@@ -284,6 +301,7 @@ def _run_protoc(
     python: bool,
     targets: Sequence[Target],
     plugins: dict[str, str | None],
+    descriptor_set_in: bytes = b"",
 ) -> _ShardResult:
     # protoc writes each generator's output into a zip archive (a `.zip` out path): one file
     # instead of thousands of small ones that would be created, read back and deleted again.
@@ -293,6 +311,10 @@ def _run_protoc(
         descriptor_path = work / "descriptors.binpb"
         args = [f"--proto_path={root}" for root in roots]
         args.append(f"--proto_path={well_known_types_include()}")
+        if descriptor_set_in:
+            installed = work / "installed.binpb"
+            installed.write_bytes(descriptor_set_in)
+            args.append(f"--descriptor_set_in={installed}")
         args += [
             f"--descriptor_set_out={descriptor_path}",
             "--include_imports",

@@ -21,7 +21,7 @@ from protoforge import cache
 from protoforge.compile import CompileResult, Progress, compile_contracts
 from protoforge.config import Config
 from protoforge.contracts import ContractFile, discover
-from protoforge.errors import CompileError
+from protoforge.errors import CompileError, Diagnostic, ProtoforgeError
 from protoforge.layout import Layout, header, rewrite_imports
 from protoforge.naming import (
     check_importable,
@@ -148,10 +148,9 @@ def _contract_outputs(
     records: dict[str, cache.ContractRecord] = {}
     if not selected:
         return files, records
-    names = {c.name for c in selected}
     # Rendered first: it needs only the descriptors, while protoc's outputs include the typed
     # stubs that are still being generated in the background (compile.py).
-    rendered, services = _rendered_files(config, all_names, names, result, layout)
+    rendered, services = _rendered_files(config, all_names, selected, result, layout)
     generated = python_package_files(selected, result, layout, all_names)
     for contract in selected:
         outputs = {
@@ -368,16 +367,24 @@ def _imports_of(result: CompileResult, name: str) -> tuple[tuple[str, ...], tupl
 def _rendered_files(
     config: Config,
     all_names: list[str],
-    targets: set[str],
+    selected: tuple[ContractFile, ...],
     result: CompileResult,
     layout: Layout,
 ) -> tuple[dict[str, dict[Path, GeneratedFile]], set[str]]:
     """Servers and clients (generated) and implementation scaffolds (the user's, written only if
     absent) per contract that declares a service; and the names of those contracts."""
     from protoforge.model import build_contract
-    from protoforge.render import render_files
+    from protoforge.render import render_files, reserved_names
 
-    contract = build_contract(result.files, all_names, layout, only=targets)
+    displays = {contract.name: contract.display for contract in selected}
+    contract = build_contract(
+        result.files,
+        all_names,
+        layout,
+        only=displays.keys(),
+        reserved=reserved_names(config),
+        display=lambda name: displays.get(name, name),
+    )
     by_contract: dict[str, dict[Path, GeneratedFile]] = {}
     services = {proto_file.name for proto_file in contract.service_files}
     if not services:
@@ -416,7 +423,16 @@ def python_package_files(
                 relative = module.replace(".", "/") + suffix
                 content = result.outputs.get(relative)
                 if content is None:
-                    continue
+                    # protoc and mypy-protobuf write all four for every file: a missing one
+                    # would leave a package that fails at import time.
+                    raise ProtoforgeError(
+                        f"protoc produced no {relative} for {contract.name}",
+                        diagnostics=(
+                            Diagnostic(contract.display, 0, 0, "error", f"{relative} missing"),
+                        ),
+                        hint="a protoforge bug if the file name is a valid module name; "
+                        "please report it with the contract's path",
+                    )
                 text = rewrite_imports(content.decode("utf-8"), layout, local_modules)
                 outputs.append((layout.path(relative), (header(contract.name) + text).encode()))
     return files

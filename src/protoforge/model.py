@@ -10,12 +10,13 @@ see a descriptor and never compute a name; they loop and branch.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from protoforge import naming
+from protoforge.errors import Diagnostic, NamingError
 from protoforge.layout import Layout
 
 if TYPE_CHECKING:
@@ -76,7 +77,14 @@ class MessageRef:
     proto_file: str  # the contract that declares it
     module: str  # rg_api.routeguide.v1.route_guide_pb2
     qualname: str  # Feature.Tags
-    local: bool  # generated in this tree (False: a well-known type from the protobuf runtime)
+    local: bool  # generated in this tree (False: provided by the protobuf runtime or a package)
+
+    @property
+    def stub_qualname(self) -> str:
+        """The class as the typed stubs spell it: mypy-protobuf prefixes names that are Python
+        keywords with `_r_` (a message `None` is `_r_None` in the `.pyi`; at run time it exists
+        only as `getattr(module, "None")`)."""
+        return ".".join(naming.stub_name(part) for part in self.qualname.split("."))
 
 
 @dataclass(frozen=True)
@@ -150,12 +158,16 @@ def build_contract(
     layout: Layout,
     *,
     only: Collection[str] | None = None,
+    reserved: frozenset[str] = frozenset(),
+    display: Callable[[str], str] = str,
 ) -> Contract:
     """The model of the contracts named in `contracts` (import paths), from a serialized
     FileDescriptorSet or its already parsed files. Dependencies outside that set (the well-known
     types) are only indexed, so that messages from them can be referenced. With `only`, just
     those contracts are built (incremental gen); `contracts` must still name every contract,
-    because it decides which modules live under the package prefix."""
+    because it decides which modules live under the package prefix. `reserved` holds the names
+    the generated classes define or use (render.reserved_names): no RPC may take one. Names
+    that would clash are a NamingError located with `display(import path)`."""
     from google.protobuf import descriptor_pb2
 
     if isinstance(descriptor_set, bytes):
@@ -169,7 +181,7 @@ def build_contract(
     local = frozenset(contracts)
     index = _index_messages(files, local, layout)
     wanted = local if only is None else local & frozenset(only)
-    built = [_build_file(f, index, layout) for f in files if f.name in wanted]
+    built = [_build_file(f, index, layout, reserved, display) for f in files if f.name in wanted]
     return Contract(tuple(sorted(built, key=lambda f: f.name)))
 
 
@@ -204,15 +216,20 @@ def _walk_messages(messages: Iterable[Any], prefix: str, outer: str) -> Iterator
 
 
 def _build_file(
-    proto_file: FileDescriptorProto, index: dict[str, MessageRef], layout: Layout
+    proto_file: FileDescriptorProto,
+    index: dict[str, MessageRef],
+    layout: Layout,
+    reserved: frozenset[str],
+    display: Callable[[str], str],
 ) -> ProtoFile:
     # Only services and methods carry comments into the model: skip the (costly) walk over the
     # source locations of files that declare none, most files of a big tree.
-    comments = _comments_by_path(proto_file) if proto_file.service else {}
+    sources = _sources_by_path(proto_file) if proto_file.service else {}
     services = tuple(
-        _build_service(proto_file, number, service, index, comments)
+        _build_service(proto_file, number, service, index, sources, reserved, display)
         for number, service in enumerate(proto_file.service)
     )
+    _check_distinct_services(proto_file, services, reserved, sources, display)
     name = proto_file.name
     return ProtoFile(
         name=name,
@@ -230,14 +247,37 @@ def _build_service(
     number: int,
     service: Any,
     index: dict[str, MessageRef],
-    comments: dict[tuple[int, ...], str],
+    sources: dict[tuple[int, ...], _Source],
+    reserved: frozenset[str],
+    display: Callable[[str], str],
 ) -> Service:
     full_name = f"{proto_file.package}.{service.name}" if proto_file.package else service.name
+    # Names of modules the generated module imports are in its class scopes too.
+    used_modules = {
+        part
+        for method in service.method
+        for type_name in (method.input_type, method.output_type)
+        for part in _alias_candidates(index[type_name].module)
+    }
+    try:
+        python_names = naming.method_names(
+            [m.name for m in service.method], reserved | frozenset(used_modules)
+        )
+    except naming.NameClash as clash:
+        numbers = {m.name: i for i, m in enumerate(service.method)}
+        raise _clash_error(
+            proto_file,
+            (_FILE_SERVICE, number, _SERVICE_METHOD, numbers[clash.second]),
+            sources,
+            display,
+            f"RPCs {clash.first} and {clash.second} of {full_name} would both become the "
+            f"Python method {clash.python}",
+            "rename one of the RPCs (their Python names must differ in snake_case)",
+        ) from None
+    comments = {path: source.comments for path, source in sources.items()}
     methods: list[Method] = []
-    taken = set(naming.RESERVED_METHOD_NAMES)
     for method_number, method in enumerate(service.method):
-        python_name = naming.method_name(method.name, frozenset(taken))
-        taken.add(python_name)
+        python_name = python_names[method.name]
         methods.append(
             Method(
                 name=method.name,
@@ -265,18 +305,84 @@ def _build_service(
         async_client_class=naming.client_class(service.name, asyncio=True),
         register_function=naming.register_function(service.name, asyncio=False),
         async_register_function=naming.register_function(service.name, asyncio=True),
-        impl_class=naming.impl_class(service.name),
+        impl_class=naming.impl_class(service.name, reserved),
     )
 
 
-def _comments_by_path(proto_file: FileDescriptorProto) -> dict[tuple[int, ...], str]:
-    found: dict[tuple[int, ...], str] = {}
+def _alias_candidates(module: str) -> tuple[str, str]:
+    """The local names a generated module may import `module` under (naming.module_alias)."""
+    return module.rsplit(".", 1)[-1], module.replace(".", "_")
+
+
+def _check_distinct_services(
+    proto_file: FileDescriptorProto,
+    services: tuple[Service, ...],
+    reserved: frozenset[str],
+    sources: dict[tuple[int, ...], _Source],
+    display: Callable[[str], str],
+) -> None:
+    """Module-level names of the generated modules (classes, register functions, the
+    scaffold's class) must be distinct within a file and not hide a name the module uses."""
+    owners: dict[str, str] = {}
+    for number, service in enumerate(services):
+        names = (
+            service.servicer_class,
+            service.async_servicer_class,
+            service.client_class,
+            service.async_client_class,
+            service.register_function,
+            service.async_register_function,
+            service.impl_class,
+        )
+        for name in names:
+            other = owners.get(name) or (name in reserved and "the generated code") or None
+            if other is not None and other != service.name:
+                raise _clash_error(
+                    proto_file,
+                    (_FILE_SERVICE, number),
+                    sources,
+                    display,
+                    f"service {service.full_name} would define {name!r}, "
+                    f"which {other if other == 'the generated code' else 'service ' + other} "
+                    "also defines or uses",
+                    "rename the service",
+                )
+            owners[name] = service.name
+
+
+def _clash_error(
+    proto_file: FileDescriptorProto,
+    path: tuple[int, ...],
+    sources: dict[tuple[int, ...], _Source],
+    display: Callable[[str], str],
+    message: str,
+    hint: str,
+) -> NamingError:
+    source = sources.get(path)
+    line, column = (source.line, source.column) if source else (0, 0)
+    return NamingError(
+        "a name in the contract cannot become a distinct Python name",
+        diagnostics=(Diagnostic(display(proto_file.name), line, column, "error", message),),
+        hint=hint,
+    )
+
+
+@dataclass(frozen=True)
+class _Source:
+    line: int  # 1-based, as editors and protoc count
+    column: int
+    comments: str
+
+
+def _sources_by_path(proto_file: FileDescriptorProto) -> dict[tuple[int, ...], _Source]:
+    """Where each service and method is declared, and its comments."""
+    found: dict[tuple[int, ...], _Source] = {}
     for location in proto_file.source_code_info.location:
         path = location.path
         if len(path) in (2, 4) and path[0] == _FILE_SERVICE:
             text = clean_comment(location.leading_comments or location.trailing_comments)
-            if text:
-                found[tuple(path)] = text
+            span = location.span
+            found[tuple(path)] = _Source(span[0] + 1, span[1] + 1, text)
     return found
 
 

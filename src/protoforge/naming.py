@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Callable
+import sys
+import unicodedata
+from collections.abc import Callable, Iterable
 
 from protoforge.errors import Diagnostic, NamingError
 
@@ -32,29 +34,111 @@ def module_to_path(module: str, suffix: str = ".py") -> str:
     return module.replace(".", "/") + suffix
 
 
+# Top-level names that generated code imports, or that tools next to it import: a generated
+# top-level package of that name would hide the real module on sys.path. The standard library's
+# names (sys.stdlib_module_names) are added where this is used.
+RUNTIME_TOP_LEVEL = frozenset(
+    {"google", "grpc", "grpc_tools", "grpc_health", "grpc_reflection", "grpc_status"}
+    | {"protoforge", "typing_extensions", "mypy_protobuf"}
+)
+# Namespace packages that installed distributions share (`google.protobuf` is in the protobuf
+# wheel, `google.api` in googleapis-common-protos): generated modules may join them.
+NAMESPACE_ROOTS = frozenset({"google"})
+
+
+def shadowing_problem(top: str) -> str | None:
+    """Why a top-level package named `top` would break imports, or None."""
+    if top in sys.stdlib_module_names:
+        return f"{top!r} would shadow the standard library module of that name"
+    if top in RUNTIME_TOP_LEVEL:
+        return f"{top!r} would shadow the installed Python package of that name"
+    return None
+
+
+def module_part_problem(part: str) -> str | None:
+    """Why one dotted part of a module path cannot be imported, or None. Judged on the name
+    that will exist (`import` is a keyword, `import_pb2` is a fine module)."""
+    if keyword.iskeyword(part):
+        return f"{part!r} is a Python keyword"
+    if not part.isidentifier():
+        return f"{part!r} is not a valid Python identifier"
+    if unicodedata.normalize("NFKC", part) != part:
+        # Python normalizes identifiers (NFKC) before it looks for the file: an `import` of
+        # this name would search for a file of another name.
+        return f"{part!r} changes under Unicode NFKC normalization (use its NFC form)"
+    return None
+
+
 def check_importable(proto_name: str, display: str | Callable[[], str]) -> None:
-    """A contract whose path cannot become a Python module is an error now, not a SyntaxError at
-    import time in someone's service. `display` gives the path to show (computed only on error)."""
-    for part in proto_module_base(proto_name).split("."):
-        problem = None
-        if keyword.iskeyword(part):
-            problem = f"{part!r} is a Python keyword"
-        elif not part.isidentifier():
-            problem = f"{part!r} is not a valid Python identifier"
-        if problem:
+    """A contract whose generated modules cannot be imported is an error now, not a
+    SyntaxError at import time in someone's service. Each directory of the module path and the
+    modules themselves (`<stem>_pb2`, `_pb2_grpc`, `_pf_server`, …; all share the stem's
+    validity) are judged. `display` gives the path to show (computed only on error)."""
+    parts = proto_module_base(proto_name).split(".")
+    for index, part in enumerate(parts):
+        is_module = index == len(parts) - 1
+        problem = module_part_problem(part + "_pb2" if is_module else part)
+        if problem is None:
+            continue
+        what = "file name" if is_module else "directory"
+        raise NamingError(
+            f"{proto_name} cannot become a Python module",
+            diagnostics=(
+                Diagnostic(
+                    display if isinstance(display, str) else display(),
+                    0,
+                    0,
+                    "error",
+                    f"module {pb2_module(proto_name)} is not importable: the {what} {problem}",
+                ),
+            ),
+            hint="rename the directory or file (proto package names are not affected), "
+            "or exclude the contract with `exclude`",
+        )
+
+
+def check_distinct_modules(names: Iterable[str], display: Callable[[str], str]) -> None:
+    """Two contracts that become the same module (`a-b/x.proto` and `a_b/x.proto`) would
+    overwrite each other's output."""
+    seen: dict[str, str] = {}
+    for name in sorted(names):
+        module = proto_module_base(name)
+        if module in seen:
             raise NamingError(
-                f"{proto_name} cannot become a Python module",
+                f"{seen[module]} and {name} become the same Python module",
                 diagnostics=(
                     Diagnostic(
-                        display if isinstance(display, str) else display(),
+                        display(name),
                         0,
                         0,
                         "error",
-                        f"module path {pb2_module(proto_name)} is not importable: {problem}",
+                        f"module {module}_pb2 is also generated from {display(seen[module])}",
                     ),
                 ),
-                hint="rename the directory or file (proto package names are not affected), "
-                "or exclude the contract with `exclude`",
+                hint="rename one of the files, or exclude one with `exclude`",
+            )
+        seen[module] = name
+
+
+def check_top_level(
+    names: Iterable[str], package: str | None, display: Callable[[str], str]
+) -> None:
+    """Without a `package` prefix, each contract directory's first part becomes a top-level
+    Python package in `out`: it must not hide a module the generated code (or its user) imports.
+    Namespace roots such as `google/` are shared, not hidden."""
+    if package:
+        return  # the prefix itself is validated with the config
+    for name in sorted(names):
+        parts = proto_module_base(name).split(".")
+        if len(parts) < 2 or parts[0] in NAMESPACE_ROOTS:
+            continue
+        problem = shadowing_problem(parts[0])
+        if problem:
+            raise NamingError(
+                f"{name} would be generated into a top-level package {parts[0]!r}",
+                diagnostics=(Diagnostic(display(name), 0, 0, "error", problem),),
+                hint="set `package` in the config to generate under a prefix of your own, "
+                "or move the contracts to another directory",
             )
 
 
@@ -73,9 +157,42 @@ def safe_identifier(name: str, taken: frozenset[str] = frozenset()) -> str:
     return candidate
 
 
-def method_name(rpc_name: str, taken: frozenset[str] = frozenset()) -> str:
-    """The snake_case client method for an RPC, safe against keywords and the client's own API."""
-    return safe_identifier(snake_case(rpc_name), taken)
+def method_names(rpc_names: Iterable[str], reserved: frozenset[str]) -> dict[str, str]:
+    """The snake_case Python method of each RPC of one service, decided without regard to
+    declaration order: an RPC whose name would be a keyword or a `reserved` name (every name the
+    generated classes define or refer to, see render.reserved_names), or whose private stub
+    attribute `_<name>` would be one, gets trailing underscores until it is none of those and
+    no other RPC's name. Leading underscores are dropped (`__Foo` would be name-mangled inside
+    the class). Two RPCs that still end up with one name raise `NameClash`."""
+    bases = {rpc: snake_case(rpc).lstrip("_") or "rpc" for rpc in rpc_names}
+    plain = set(bases.values())
+    chosen: dict[str, str] = {}
+    for rpc, base in bases.items():
+        candidate = base
+        while (
+            keyword.iskeyword(candidate)
+            or keyword.issoftkeyword(candidate)
+            or candidate in reserved
+            or f"_{candidate}" in reserved
+            or (candidate != base and candidate in plain)
+        ):
+            candidate += "_"
+        chosen[rpc] = candidate
+    owners: dict[str, str] = {}
+    for rpc in sorted(chosen):
+        python = chosen[rpc]
+        if python in owners:
+            raise NameClash(owners[python], rpc, python)
+        owners[python] = rpc
+    return chosen
+
+
+class NameClash(Exception):
+    """Two names of a contract that would become one Python name."""
+
+    def __init__(self, first: str, second: str, python: str) -> None:
+        super().__init__(f"{first} and {second} both become {python!r}")
+        self.first, self.second, self.python = first, second, python
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,9 +202,6 @@ RUNTIME_MODULE = "_protoforge_runtime"  # one per output package root; see layou
 SERVER_SUFFIX = "_pf_server"
 CLIENT_SUFFIX = "_pf_client"
 IMPL_SUFFIX = "_impl"
-
-# Attributes of the generated servicer bases and clients: an RPC must not shadow them.
-RESERVED_METHOD_NAMES = frozenset({"add_to_server", "close", "connect", "channel"})
 
 
 def server_module(proto_name: str) -> str:
@@ -122,9 +236,15 @@ def register_function(service: str, *, asyncio: bool) -> str:
     return f"add_{'async_' if asyncio else ''}{snake_case(service)}_servicer_to_server"
 
 
-def impl_class(service: str) -> str:
-    """The user's implementation class in the scaffold: the service name itself."""
-    return safe_identifier(service)
+def impl_class(service: str, reserved: frozenset[str] = frozenset()) -> str:
+    """The user's implementation class in the scaffold: the service name itself, unless that
+    is a keyword or a name the scaffold uses (`grpc`, `sys`, …)."""
+    return safe_identifier(service, reserved)
+
+
+def stub_name(part: str) -> str:
+    """One part of a message's name as mypy-protobuf's stubs spell it (`None` -> `_r_None`)."""
+    return f"_r_{part}" if keyword.iskeyword(part) else part
 
 
 def module_alias(module: str, taken: frozenset[str] = frozenset()) -> str:
@@ -156,8 +276,6 @@ def runtime_module(package: str | None, module: str) -> str:
     prefix (`acme_api._protoforge_runtime`), else at the top-level package of `module`
     (`acme._protoforge_runtime`), else (a top-level contract, or one under a namespace root
     such as `google/`) a top-level `_protoforge_runtime` module in `out`."""
-    from protoforge.layout import NAMESPACE_ROOTS
-
     if package:
         return f"{package}.{RUNTIME_MODULE}"
     top = module.split(".")[0]

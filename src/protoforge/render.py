@@ -11,7 +11,10 @@ been computed here (docs/templates.md lists them); they only loop and branch.
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
+import keyword
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -80,6 +83,10 @@ class MethodView:
     deprecation: str  # the message for @deprecated(...), as a Python string literal
     request_type: str  # route_guide_pb2.Point (valid inside the rendered module)
     response_type: str  # route_guide_pb2.Feature
+    # The same classes as run-time expressions: they differ for a message whose name is a
+    # Python keyword (`_r_None` in the stubs, `getattr(x_pb2, "None")` at run time).
+    request_class: str
+    response_class: str
     docstring: str  # a docstring statement indented for a method body, or ""
     sync_wrapper: str  # name of the runtime function wrapping a sync behaviour
     async_wrapper: str  # name of the runtime function wrapping an asyncio behaviour
@@ -106,6 +113,9 @@ class ServiceView:
     async_register_function: str
     impl_class: str
     methods: tuple[MethodView, ...]
+    # `DESCRIPTOR: ClassVar[ServiceDescriptor] = x_pb2.DESCRIPTOR.services_by_name["S"]`, the
+    # service's descriptor as a class attribute of the servicer bases ("" in the scaffold).
+    descriptor: str
 
 
 @dataclass(frozen=True)
@@ -214,13 +224,163 @@ def _render_runtimes(
     return out
 
 
+# --- names the generated code takes ---------------------------------------------------------
+
+_PROBE = "pfprobe"  # a name no template uses: what contains it came from the probe contract
+
+
+@functools.lru_cache(maxsize=8)
+def reserved_names(config: Config) -> frozenset[str]:
+    """Every name that the generated server, client and scaffold modules define or refer to,
+    apart from the per-RPC ones: class attributes and methods, instance attributes, module-level
+    names, and the free names their code reads (`grpc`, `type`, `Iterator`, …). An RPC's Python
+    method must be none of them (naming.method_names). Derived from a rendering of a probe
+    contract with the templates in use, so a user's template is covered as well as ours."""
+    import jinja2
+
+    probe = _probe_file()
+    env = environment(config.templates_dir)
+    runtime = naming.runtime_module(None, probe.pb2_module)
+    try:
+        texts = [
+            env.get_template(template).render(module_context(probe, module, runtime, config))
+            for module, template in (
+                (probe.server_module, SERVER_TEMPLATE),
+                (probe.client_module, CLIENT_TEMPLATE),
+            )
+        ]
+        texts.append(env.get_template(IMPL_TEMPLATE).render(impl_context(probe, runtime)))
+    except jinja2.TemplateSyntaxError as error:
+        raise _template_error(error, error.filename or error.name, error.lineno) from None
+    except jinja2.TemplateError as error:
+        filename, line = _template_location(error)
+        raise _template_error(error, filename, line) from None
+    names: set[str] = set()
+    for text in texts:
+        try:
+            names |= _names_taken(ast.parse(text))
+        except SyntaxError:
+            continue  # a broken user template: rendering the real contract reports it
+    return frozenset(name for name in names if _PROBE not in name.lower())
+
+
+def _probe_file() -> ProtoFile:
+    """A contract with one method of each streaming kind, deprecated (so that every optional
+    part of the templates is rendered)."""
+    name = f"{_PROBE}/v1/{_PROBE}.proto"
+    message = MessageRef(
+        f"{_PROBE}.v1.Msg{_PROBE}", name, f"{_PROBE}.v1.{_PROBE}_pb2", f"Msg{_PROBE}", True
+    )
+    methods = tuple(
+        Method(
+            name=f"M{_PROBE}{index}",
+            python_name=f"m{_PROBE}{index}",
+            kind=kind,
+            input=message,
+            output=message,
+            path=f"/{_PROBE}.v1.S{_PROBE}/M{_PROBE}{index}",
+            comments="",
+            deprecated=True,
+        )
+        for index, kind in enumerate(StreamingKind)
+    )
+    service = f"S{_PROBE}"
+    return ProtoFile(
+        name=name,
+        package=f"{_PROBE}.v1",
+        pb2_module=naming.pb2_module(name),
+        server_module=naming.server_module(name),
+        client_module=naming.client_module(name),
+        impl_module=naming.impl_module(name),
+        services=(
+            Service(
+                name=service,
+                full_name=f"{_PROBE}.v1.{service}",
+                comments="",
+                deprecated=True,
+                methods=methods,
+                servicer_class=naming.servicer_class(service, asyncio=False),
+                async_servicer_class=naming.servicer_class(service, asyncio=True),
+                client_class=naming.client_class(service, asyncio=False),
+                async_client_class=naming.client_class(service, asyncio=True),
+                register_function=naming.register_function(service, asyncio=False),
+                async_register_function=naming.register_function(service, asyncio=True),
+                impl_class=naming.impl_class(service),
+            ),
+        ),
+    )
+
+
+def _names_taken(tree: ast.Module) -> set[str]:
+    """Names an RPC method or a generated class would hide, or be hidden by: module-level
+    definitions and imports, class-body definitions, `self.X` attributes, and every name read
+    in a class scope (signatures' annotations, defaults and decorators are evaluated there, so
+    a method `type` would replace the builtin in `type[BaseException]`). Reads inside method
+    bodies skip the class scope and are not affected."""
+    taken: set[str] = set()
+    for statement in tree.body:
+        taken |= _defined(statement)
+        if isinstance(statement, ast.ClassDef):
+            for member in statement.body:
+                taken |= _defined(member)
+                if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef):
+                    taken |= _signature_reads(member)
+                    taken |= _self_attributes(member)
+                else:
+                    taken |= _reads(member)
+    return taken
+
+
+def _defined(statement: ast.stmt) -> set[str]:
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {statement.name}
+    if isinstance(statement, ast.Import | ast.ImportFrom):
+        return {(alias.asname or alias.name).split(".")[0] for alias in statement.names}
+    targets: list[ast.expr] = []
+    if isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif isinstance(statement, ast.AnnAssign):
+        targets = [statement.target]
+    return {target.id for target in targets if isinstance(target, ast.Name)}
+
+
+def _signature_reads(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    arguments = function.args
+    every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+    outer: list[ast.expr | None] = [a.annotation for a in every]
+    outer += [*arguments.defaults, *arguments.kw_defaults, function.returns]
+    outer += function.decorator_list
+    return {name for expression in outer if expression is not None for name in _reads(expression)}
+
+
+def _self_attributes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    return {
+        node.attr
+        for node in ast.walk(function)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.ctx, ast.Store)
+        and isinstance(node.value, ast.Name)
+    }
+
+
+def _reads(node: ast.AST) -> set[str]:
+    return {
+        name.id
+        for name in ast.walk(node)
+        if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Load)
+    }
+
+
 def module_context(
     proto_file: ProtoFile, module: str, runtime: str, config: Config
 ) -> dict[str, Any]:
     """The context of server.py.jinja and client.py.jinja (documented in docs/templates.md)."""
     is_client = module == proto_file.client_module
-    aliases = _module_aliases(proto_file)
-    services = tuple(_service_view(s, aliases) for s in proto_file.services)
+    # The server module imports the module that declares its services even when no message
+    # lives there: importing it registers the service descriptors that reflection serves.
+    aliases = _module_aliases(proto_file, declaring=not is_client)
+    services = tuple(_service_view(s, aliases, proto_file.pb2_module) for s in proto_file.services)
     kinds = {m.kind for s in proto_file.services for m in s.methods}
     any_deprecated = any(m.deprecated for s in services for m in s.methods) or any(
         s.deprecated for s in services
@@ -234,15 +394,19 @@ def module_context(
             stdlib["collections.abc"].update({"AsyncIterable", "Iterable"})
     else:
         stdlib.setdefault("typing", set()).add("ClassVar")
+        descriptor_import = "from google.protobuf.descriptor import ServiceDescriptor"
         if any(k.request_streaming or k.response_streaming for k in kinds):
             stdlib.setdefault("collections.abc", set()).update({"AsyncIterator", "Iterator"})
     plain = ["sys"] if is_client and any_deprecated else []
     external = {ref.module for ref in proto_file.messages if not ref.local}
     imports = ImportBlock(
         stdlib=tuple(_import_lines(plain, stdlib)),
-        third_party=(
-            "import grpc",
-            *_absolute_imports((m, a) for m, a in aliases.items() if m in external),
+        third_party=_isort_section(
+            [
+                "import grpc",
+                *_absolute_imports((m, a) for m, a in aliases.items() if m in external),
+                *([] if is_client else [descriptor_import]),
+            ]
         ),
         local=tuple(
             _local_imports(module, runtime, {m: a for m, a in aliases.items() if m not in external})
@@ -277,7 +441,7 @@ def impl_context(proto_file: ProtoFile, runtime: str) -> dict[str, Any]:
     server_name = proto_file.server_module.rsplit(".", 1)[-1]
     taken = frozenset({server_name, "grpc", "sys"})
     aliases = _module_aliases(proto_file, taken)
-    services = tuple(_service_view(s, aliases) for s in proto_file.services)
+    services = tuple(_service_view(s, aliases, None) for s in proto_file.services)
     kinds = {m.kind for s in proto_file.services for m in s.methods}
     stdlib: dict[str, set[str]] = {}
     if any(k.request_streaming or k.response_streaming for k in kinds):
@@ -312,8 +476,20 @@ def impl_context(proto_file: ProtoFile, runtime: str) -> dict[str, Any]:
 DEFAULT_ADDRESS = "[::]:50051"
 
 
-def _service_view(service: Service, aliases: dict[str, str]) -> ServiceView:
+def _service_view(
+    service: Service, aliases: dict[str, str], declaring_module: str | None
+) -> ServiceView:
+    descriptor = ""
+    if declaring_module is not None:
+        descriptor = fit(
+            4,
+            "DESCRIPTOR: ClassVar[ServiceDescriptor] = "
+            f"{aliases[declaring_module]}.DESCRIPTOR.services_by_name[",
+            [json.dumps(service.name)],
+            "]",
+        )
     return ServiceView(
+        descriptor=descriptor,
         name=service.name,
         full_name=service.full_name,
         deprecated=service.deprecated,
@@ -332,6 +508,8 @@ def _service_view(service: Service, aliases: dict[str, str]) -> ServiceView:
 def _method_view(service: Service, method: Method, aliases: dict[str, str]) -> MethodView:
     unary = not method.kind.response_streaming
     request, response = _type_expr(method.input, aliases), _type_expr(method.output, aliases)
+    request_class = _runtime_expr(method.input, aliases)
+    response_class = _runtime_expr(method.output, aliases)
     label = json.dumps(f"{service.name}.{method.name}")
     return MethodView(
         name=method.name,
@@ -342,6 +520,8 @@ def _method_view(service: Service, method: Method, aliases: dict[str, str]) -> M
         deprecation=json.dumps(f"{service.name}.{method.name} is deprecated in the contract"),
         request_type=request,
         response_type=response,
+        request_class=request_class,
+        response_class=response_class,
         docstring=docstring(method.comments, 8),
         sync_wrapper="sync_unary_response" if unary else "sync_stream_response",
         async_wrapper="async_unary_response" if unary else "async_stream_response",
@@ -361,21 +541,38 @@ def _method_view(service: Service, method: Method, aliases: dict[str, str]) -> M
     )
 
 
-def _module_aliases(proto_file: ProtoFile, taken: frozenset[str] = frozenset()) -> dict[str, str]:
-    """Module -> local name for every pb2 module the services use."""
+def _module_aliases(
+    proto_file: ProtoFile, taken: frozenset[str] = frozenset(), *, declaring: bool = False
+) -> dict[str, str]:
+    """Module -> local name for every pb2 module the services use (and, with `declaring`, the
+    module of the file that declares them)."""
     used = set(taken)
     aliases: dict[str, str] = {}
-    for ref in proto_file.messages:
-        if ref.module in aliases:
+    modules = [ref.module for ref in proto_file.messages]
+    if declaring:
+        modules.append(proto_file.pb2_module)
+    for module in modules:
+        if module in aliases:
             continue
-        alias = naming.module_alias(ref.module, frozenset(used))
+        alias = naming.module_alias(module, frozenset(used))
         used.add(alias)
-        aliases[ref.module] = alias
+        aliases[module] = alias
     return dict(sorted(aliases.items()))
 
 
 def _type_expr(ref: MessageRef, aliases: dict[str, str]) -> str:
-    return f"{aliases[ref.module]}.{ref.qualname}"
+    return f"{aliases[ref.module]}.{ref.stub_qualname}"
+
+
+def _runtime_expr(ref: MessageRef, aliases: dict[str, str]) -> str:
+    """The message class at run time: attribute access, or getattr for a part that is a
+    keyword (`x_pb2.None` would be a SyntaxError)."""
+    expr = aliases[ref.module]
+    for part in ref.qualname.split("."):
+        expr = (
+            f"getattr({expr}, {json.dumps(part)})" if keyword.iskeyword(part) else f"{expr}.{part}"
+        )
+    return expr
 
 
 def _import_lines(plain: Iterable[str], from_imports: dict[str, set[str]]) -> list[str]:
@@ -417,6 +614,17 @@ def _local_imports(module: str, runtime: str, aliases: dict[str, str]) -> list[s
         for aliased in sorted(n for n in relative[base] if " as " in n):
             lines.append(f"from {base} import {aliased}")
     return lines
+
+
+def _isort_section(lines: Iterable[str]) -> tuple[str, ...]:
+    """One import section as ruff's isort orders it: `import x` lines, then `from x import y`
+    lines, each by module name."""
+
+    def key(line: str) -> tuple[bool, str, str]:
+        words = line.split()
+        return (words[0] == "from", words[1].lower(), line)
+
+    return tuple(sorted(lines, key=key))
 
 
 def _absolute_imports(targets: Iterable[tuple[str, str]]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 
 from .. import _protoforge_runtime as _rt
 from . import options_pb2
@@ -18,6 +19,9 @@ from . import options_pb2
 
 class CustomerServiceServicer:
     SERVICE_NAME: ClassVar[str] = "ext.v1.CustomerService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = options_pb2.DESCRIPTOR.services_by_name[
+        "CustomerService"
+    ]
 
     def get_customer(
         self,
@@ -49,6 +53,9 @@ def add_customer_service_servicer_to_server(
 
 class AsyncCustomerServiceServicer:
     SERVICE_NAME: ClassVar[str] = "ext.v1.CustomerService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = options_pb2.DESCRIPTOR.services_by_name[
+        "CustomerService"
+    ]
 
     async def get_customer(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 
 from .. import _protoforge_runtime as _rt
 from . import legacy_pb2
@@ -18,6 +19,9 @@ from . import legacy_pb2
 
 class LegacyServiceServicer:
     SERVICE_NAME: ClassVar[str] = "legacy.v1.LegacyService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = legacy_pb2.DESCRIPTOR.services_by_name[
+        "LegacyService"
+    ]
 
     def get_account(
         self,
@@ -49,6 +53,9 @@ def add_legacy_service_servicer_to_server(
 
 class AsyncLegacyServiceServicer:
     SERVICE_NAME: ClassVar[str] = "legacy.v1.LegacyService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = legacy_pb2.DESCRIPTOR.services_by_name[
+        "LegacyService"
+    ]
 
     async def get_account(
         self,

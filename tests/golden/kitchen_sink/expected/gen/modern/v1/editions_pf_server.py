@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 
 from .. import _protoforge_runtime as _rt
 from . import editions_pb2
@@ -18,6 +19,9 @@ from . import editions_pb2
 
 class EventServiceServicer:
     SERVICE_NAME: ClassVar[str] = "modern.v1.EventService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = editions_pb2.DESCRIPTOR.services_by_name[
+        "EventService"
+    ]
 
     def publish(
         self,
@@ -49,6 +53,9 @@ def add_event_service_servicer_to_server(
 
 class AsyncEventServiceServicer:
     SERVICE_NAME: ClassVar[str] = "modern.v1.EventService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = editions_pb2.DESCRIPTOR.services_by_name[
+        "EventService"
+    ]
 
     async def publish(
         self,

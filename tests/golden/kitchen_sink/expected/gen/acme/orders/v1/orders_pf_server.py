@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import grpc
 from google.protobuf import empty_pb2
+from google.protobuf.descriptor import ServiceDescriptor
 
 from ... import _protoforge_runtime as _rt
 from . import orders_pb2
@@ -22,6 +23,7 @@ class OrderServiceServicer:
     """Places and tracks orders."""
 
     SERVICE_NAME: ClassVar[str] = "acme.orders.v1.OrderService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = orders_pb2.DESCRIPTOR.services_by_name["OrderService"]
 
     def get_order(
         self,
@@ -120,6 +122,7 @@ class AsyncOrderServiceServicer:
     """Places and tracks orders."""
 
     SERVICE_NAME: ClassVar[str] = "acme.orders.v1.OrderService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = orders_pb2.DESCRIPTOR.services_by_name["OrderService"]
 
     async def get_order(
         self,
