@@ -146,10 +146,10 @@ def compile_contracts(
     """Compile `contracts` with `roots` as the import paths (proto roots, then dependency
     roots) and, when given, `descriptor_set_in`: the descriptors of imports that only installed
     distributions provide (provided.scan_imports). With `python`, also run the Python, gRPC
-    and mypy generators; each of `targets` (other languages) runs in the same protoc pass. Raises CompileError with one
-    Diagnostic per protoc message when any contract is broken. `progress(done, total)` is called
-    as contracts finish compiling (shard by shard, stubs included), possibly from other threads
-    and after this function has returned."""
+    and mypy generators; each of `targets` (other languages) runs in the same protoc pass.
+    Raises CompileError with one Diagnostic per protoc message when any contract is broken.
+    `progress(done, total)` is called as contracts finish compiling (shard by shard, stubs
+    included), possibly from other threads and after this function has returned."""
     if not contracts:
         return CompileResult({}, b"", ())
     plugins = {target.name: resolve_plugin(target, project_dir) for target in targets}
