@@ -138,6 +138,10 @@ def gen(
         for warning in plan.warnings:
             if not quiet:
                 err(str(warning))
+        if plan.provided and not quiet:
+            from protoforge.provided import describe_copies
+
+            typer.echo(describe_copies(plan.provided), err=check)
         outcome = compare(plan)
         writes = not (check or dry_run)
         if writes:

@@ -357,6 +357,12 @@ def _run_protoc(
         )
 
 
+def typed_stubs(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
+    """mypy-protobuf's stubs for `names` (all of whose imports `descriptor_set` holds), keyed
+    by output path (`google/rpc/status_pb2.pyi`)."""
+    return _run_stubs(names, descriptor_set)
+
+
 def _run_stubs(
     names: list[str], descriptor_set: bytes, processes: _Processes | None = None
 ) -> dict[str, bytes]:

@@ -98,6 +98,9 @@ class Config:
     proto_roots: tuple[Path, ...]
     out: Path
     config_path: Path | None = None
+    # Import roots that contracts may import from but that are never generated (vendored
+    # third-party contracts whose Python modules an installed distribution provides).
+    dependency_roots: tuple[Path, ...] = ()
     package: str | None = None
     exclude: tuple[str, ...] = ()
     templates_dir: Path | None = None
@@ -163,6 +166,13 @@ def _python_package(value: Any) -> str:
     bad = [part for part in parts if keyword.iskeyword(part)]
     if bad:
         raise _Invalid(f"{bad[0]!r} is a Python keyword")
+    from protoforge.naming import NAMESPACE_ROOTS, shadowing_problem
+
+    problem = shadowing_problem(parts[0])
+    if problem is None and parts[0] in NAMESPACE_ROOTS:
+        problem = f"{parts[0]!r} is a namespace that installed packages share"
+    if problem:
+        raise _Invalid(f"{problem}: choose a package name of your own")
     return name
 
 
@@ -178,6 +188,7 @@ def _status_codes(value: Any) -> tuple[str, ...]:
 
 _TOP_KEYS: dict[str, Callable[[Any], Any]] = {
     "proto_roots": _str_list,
+    "dependency_roots": _str_list,
     "out": _str,
     "package": _python_package,
     "exclude": _str_list,
@@ -318,13 +329,33 @@ def _build(
                     f"proto roots overlap: {display_path(inner)} is inside {display_path(outer)}"
                     " (a contract would have two import paths)",
                 )
+    dependency_roots = tuple((base / root).resolve() for root in top.get("dependency_roots", ()))
+    for root in dependency_roots:
+        if not root.is_dir():
+            raise where.error(
+                prefix, "dependency_roots", f"dependency root does not exist: {display_path(root)}"
+            )
+        for other in (*roots, *dependency_roots):
+            if other != root and (other.is_relative_to(root) or root.is_relative_to(other)):
+                raise where.error(
+                    prefix,
+                    "dependency_roots",
+                    f"import roots overlap: {display_path(root)} and {display_path(other)}"
+                    " (a file would have two import paths)",
+                )
+        if root in roots:
+            raise where.error(
+                prefix,
+                "dependency_roots",
+                f"{display_path(root)} is both a proto root and a dependency root",
+            )
     templates_dir = (base / top["templates_dir"]).resolve() if "templates_dir" in top else None
     if templates_dir is not None and not templates_dir.is_dir():
         raise where.error(
             prefix, "templates_dir", f"templates_dir does not exist: {display_path(templates_dir)}"
         )
     out = (base / top["out"]).resolve()
-    if any(out == root or root.is_relative_to(out) for root in roots):
+    if any(out == root or root.is_relative_to(out) for root in (*roots, *dependency_roots)):
         raise where.error(
             prefix, "out", "out must not contain a proto root (stale-file cleanup would reach it)"
         )
@@ -332,6 +363,7 @@ def _build(
         project_dir=base.resolve(),
         config_path=path,
         proto_roots=roots,
+        dependency_roots=dependency_roots,
         out=out,
         package=top.get("package"),
         exclude=top.get("exclude", ()),

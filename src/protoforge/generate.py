@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from protoforge import cache
+from protoforge import cache, provided
 from protoforge.compile import CompileResult, Progress, compile_contracts
-from protoforge.config import Config
+from protoforge.config import Config, display_path
 from protoforge.contracts import ContractFile, discover
 from protoforge.errors import CompileError, Diagnostic, ProtoforgeError
 from protoforge.layout import Layout, header, rewrite_imports
 from protoforge.naming import (
+    check_distinct_modules,
     check_importable,
+    check_top_level,
     module_to_path,
     pb2_grpc_module,
     pb2_module,
@@ -50,6 +52,8 @@ class GenPlan(Plan):
     global_key: str = ""
     records: dict[str, cache.ContractRecord] = field(default_factory=dict)
     previous: cache.GenState | None = None
+    # Contracts under the proto roots that installed distributions provide: not generated.
+    provided: tuple[provided.ProvidedCopy, ...] = ()
 
 
 def generate(
@@ -57,11 +61,9 @@ def generate(
 ) -> GenPlan:
     """The full output tree for the contracts the config names, in memory (unchanged files that
     the cache vouches for are listed in `kept` instead)."""
-    contracts = discover(config)
-    for contract in contracts:
-        check_importable(contract.name, contract.display)
+    contracts, copies = _contracts_to_generate(config)
     layout = Layout(config.package)
-    key = _global_key(config)
+    key = _global_key(config, copies)
     state = cache.load_state(config.project_dir) if use_cache else None
     previous = state if state is not None and state.global_key == key else None
     stamps = {c.name: cache.stamp(c.path) for c in contracts}
@@ -74,6 +76,7 @@ def generate(
     result = _compile(config, contracts, selected, everything=everything, progress=progress)
 
     try:
+        _check_provided_imports(result, selected, copies)
         all_names = [c.name for c in contracts]
         files, records = _contract_outputs(config, layout, all_names, selected, result)
         for name, record in records.items():  # what the files were generated from
@@ -103,7 +106,85 @@ def generate(
         global_key=key,
         records=records,
         previous=previous,
+        provided=tuple(copies),
     )
+
+
+def _contracts_to_generate(
+    config: Config,
+) -> tuple[tuple[ContractFile, ...], list[provided.ProvidedCopy]]:
+    """The contracts gen writes Python for, and the copies of files that installed
+    distributions provide (compiled against, never generated). Every module path gen will write
+    is judged here, before anything runs."""
+    found = discover(config)
+    names, copies = provided.split_provided([(c.name, c.display) for c in found], config.package)
+    keep = set(names)
+    contracts = tuple(c for c in found if c.name in keep)
+    displays = {c.name: c.display for c in contracts}
+    for contract in contracts:
+        check_importable(contract.name, contract.display)
+    check_distinct_modules(displays, displays.__getitem__)
+    check_top_level(displays, config.package, displays.__getitem__)
+    return contracts, copies
+
+
+def _check_provided_imports(
+    result: CompileResult,
+    selected: tuple[ContractFile, ...],
+    copies: list[provided.ProvidedCopy],
+) -> None:
+    """Provided copies that protoc read must match what is installed, and no contract may
+    import a copy its distribution registers under another file name."""
+    by_name = {copy.name: copy for copy in copies}
+    for copy in copies:
+        descriptor = result.file(copy.name)
+        if descriptor is not None:
+            provided.check_copy(descriptor, copy.provided, copy.display)
+    for contract in selected:
+        descriptor = result.file(contract.name)
+        for dependency in descriptor.dependency if descriptor is not None else ():
+            imported = by_name.get(dependency)
+            if imported is not None and imported.provided.registered_as != imported.name:
+                raise provided.renamed_import_error(contract.name, contract.display, imported)
+
+
+def _import_paths(config: Config) -> tuple[Path, ...]:
+    return (*config.proto_roots, *config.dependency_roots)
+
+
+def _installed_imports(config: Config, contracts: tuple[ContractFile, ...]) -> bytes:
+    """The descriptors of what `contracts` import from installed distributions only; every
+    file they import from a dependency root must have an installed Python module."""
+    from protoforge.compile import well_known_types_include
+
+    scan = provided.scan_imports(
+        [c.path for c in contracts],
+        (*_import_paths(config), well_known_types_include()),
+        config.dependency_roots,
+    )
+    for name in scan.dependency_files:
+        if provided.provider(name) is None:
+            location = next(
+                (str(root / name) for root in config.dependency_roots if (root / name).is_file()),
+                name,
+            )
+            raise ProtoforgeError(
+                f"{name} is imported from a dependency root, and no installed package provides "
+                "its Python module",
+                diagnostics=(
+                    Diagnostic(
+                        display_path(Path(location)),
+                        0,
+                        0,
+                        "error",
+                        f"the generated code would import {pb2_module(name)}, which is not "
+                        "installed",
+                    ),
+                ),
+                hint="install the distribution that provides it, or move the file into "
+                "proto_roots to generate it",
+            )
+    return scan.descriptor_set
 
 
 def _compile(
@@ -115,14 +196,17 @@ def _compile(
     progress: Progress | None,
 ) -> CompileResult:
     """Compile the selected contracts (nothing selected: a no-op run compiles nothing)."""
+    if not selected:
+        return compile_contracts((), _import_paths(config))
     try:
         return compile_contracts(
             selected,
-            config.proto_roots,
+            _import_paths(config),
             jobs=config.jobs,
             project_dir=config.project_dir,
             targets=config.targets if everything else (),
             progress=progress,
+            descriptor_set_in=_installed_imports(config, selected),
         )
     except CompileError:
         if everything:
@@ -130,7 +214,11 @@ def _compile(
         # The diagnostics of a partial compile can differ from a full one (an importer that was
         # not recompiled); report exactly what a clean run reports.
         compile_contracts(
-            contracts, config.proto_roots, jobs=config.jobs, project_dir=config.project_dir
+            contracts,
+            _import_paths(config),
+            jobs=config.jobs,
+            project_dir=config.project_dir,
+            descriptor_set_in=_installed_imports(config, contracts),
         )
         raise
 
@@ -236,6 +324,46 @@ def _shared_files(
 
         for path, text in render_runtimes(missing, config).items():
             files[path] = GeneratedFile(text.encode())
+    _provided_stubs(config, records, intact, files, kept)
+
+
+def _provided_stubs(
+    config: Config,
+    records: dict[str, cache.ContractRecord],
+    intact: Callable[[str], bool],
+    files: dict[Path, GeneratedFile],
+    kept: dict[str, Owner],
+) -> None:
+    """Typed stubs (`.pyi` only, at the installed module's path in `out`) for the provided
+    modules the contracts use that ship no types (googleapis-common-protos): mypy reads them
+    from `out`, Python still imports the installed module (a namespace package such as
+    `google.rpc` spans both directories)."""
+    imported = {name for record in records.values() for name in record.imports}
+    missing: list[provided.ProvidedFile] = []
+    for found in provided.untyped_closure(imported):
+        path = config.out / module_to_path(found.module, ".pyi")
+        if intact(str(path)):
+            kept[str(path)] = Owner.GENERATED
+        else:
+            missing.append(found)
+    if not missing:
+        return
+    from protoforge.compile import typed_stubs
+
+    stubs = typed_stubs([f.registered_as for f in missing], provided.descriptor_set_of(missing))
+    for found in missing:
+        relative = module_to_path(found.module, ".pyi")
+        text = stubs[relative].decode("utf-8")
+        files[config.out / relative] = GeneratedFile(
+            (header(found.registered_as) + _stub_note(found) + text).encode()
+        )
+
+
+def _stub_note(found: provided.ProvidedFile) -> str:
+    return (
+        f"# Types for {found.module}, which {found.distribution} installs without them;\n"
+        "# Python imports the installed module, type checkers read this file.\n"
+    )
 
 
 def write(config: Config, plan: GenPlan, outcome: Outcome, *, use_cache: bool = True) -> None:
@@ -296,11 +424,12 @@ def _language_target_files(
     if not everything:
         result = compile_contracts(
             contracts,
-            config.proto_roots,
+            _import_paths(config),
             python=False,
             jobs=config.jobs,
             project_dir=config.project_dir,
             targets=config.targets,
+            descriptor_set_in=_installed_imports(config, contracts),
         )
     files: dict[Path, GeneratedFile] = {}
     for target in config.targets:
@@ -349,10 +478,13 @@ def _targets(previous: cache.GenState, digests: dict[str, str]) -> set[str]:
     return cache.affected_contracts(changed | deleted | damaged, previous.contracts, digests)
 
 
-def _global_key(config: Config) -> str:
+def _global_key(config: Config, copies: list[provided.ProvidedCopy]) -> str:
+    """Everything that every output depends on: tool versions, config, templates, and which
+    files installed distributions provide (a change there moves imports)."""
     from protoforge.render import builtin_templates_dir
 
-    return cache.global_key(repr(config), (builtin_templates_dir(), config.templates_dir))
+    homes = [(copy.name, str(copy.provided.path)) for copy in copies]
+    return cache.global_key(repr((config, homes)), (builtin_templates_dir(), config.templates_dir))
 
 
 def _imports_of(result: CompileResult, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from protoforge.errors import Diagnostic, ProtoforgeError
-from protoforge.naming import pb2_module
+from protoforge.naming import NAMESPACE_ROOTS, pb2_module
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FileDescriptorProto
@@ -288,3 +288,179 @@ def _find(name: str, import_paths: Sequence[Path]) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+# --- contracts inside the proto roots ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProvidedCopy:
+    """A contract under a proto root that an installed distribution provides: compiled
+    against, never generated."""
+
+    name: str
+    display: str  # the file, as diagnostics show it
+    provided: ProvidedFile
+
+
+def split_provided(
+    names: Sequence[tuple[str, str]], package: str | None
+) -> tuple[list[str], list[ProvidedCopy]]:
+    """(import path, display path) of every contract -> (names to generate, provided copies).
+    A copy of a file in a well-known distribution's namespace whose distribution is not
+    installed is an error that names the distribution; so is a module that could not be
+    imported where it would be generated (inside the protobuf runtime's own package)."""
+    generate: list[str] = []
+    copies: list[ProvidedCopy] = []
+    for name, display in names:
+        found = provider(name)
+        if found is not None:
+            copies.append(ProvidedCopy(name, display, found))
+            continue
+        home = known_home(name)
+        if home is not None and not _installed(home):
+            raise ProtoforgeError(
+                f"{name} is a file that {home} provides, and {home} is not installed",
+                diagnostics=(
+                    Diagnostic(display, 0, 0, "error", f"provided by {home} (not installed)"),
+                ),
+                hint=f"pip install {home} (in the environment that runs protoforge and your "
+                f"service): the installed module is used instead of generating a second copy",
+            )
+        if package is None and _inside_installed_package(name):
+            raise ProtoforgeError(
+                f"{name} would be generated inside an installed package",
+                diagnostics=(
+                    Diagnostic(
+                        display,
+                        0,
+                        0,
+                        "error",
+                        f"{pb2_module(name).rsplit('.', 1)[0]} is a regular package of an "
+                        "installed distribution: a module generated there cannot be imported",
+                    ),
+                ),
+                hint="set `package` to generate under a prefix, or exclude the file",
+            )
+        generate.append(name)
+    return generate, copies
+
+
+def _inside_installed_package(name: str) -> bool:
+    """Whether the module of `name` (without a prefix) would land in a directory that an
+    installed distribution owns as a regular package (`google/protobuf/` has an __init__.py
+    in the protobuf wheel, so `google.protobuf.x_pb2` is looked up there, never in `out`)."""
+    parts = pb2_module(name).split(".")[:-1]
+    if not parts or parts[0] not in NAMESPACE_ROOTS:
+        return False  # a top-level package of the project's own (naming.check_top_level)
+    for depth in range(2, len(parts) + 1):
+        relative = Path(*parts[:depth]) / "__init__.py"
+        if any((directory / relative).is_file() for directory in site_dirs()):
+            return True
+    return False
+
+
+def renamed_import_error(importer: str, display: str, copy: ProvidedCopy) -> ProtoforgeError:
+    """A contract imports a vendored file that its distribution registers under another name:
+    the generated import would name a file the pool never holds."""
+    registered = copy.provided.registered_as
+    return ProtoforgeError(
+        f"{importer} imports {copy.name}, which {copy.provided.distribution} registers as "
+        f"{registered}",
+        diagnostics=(
+            Diagnostic(
+                display,
+                0,
+                0,
+                "error",
+                f'import "{copy.name}" cannot be generated next to the installed '
+                f"{copy.provided.module} (the same messages under another file name)",
+            ),
+        ),
+        hint=f'import "{registered}" instead; protoforge compiles it against the installed '
+        "module, with nothing vendored",
+    )
+
+
+def describe_copies(copies: Sequence[ProvidedCopy]) -> str:
+    """One line for gen's output: which contracts were not generated, and who provides them."""
+    by_distribution: dict[str, list[str]] = {}
+    for copy in copies:
+        by_distribution.setdefault(copy.provided.distribution, []).append(copy.name)
+    parts = []
+    for distribution in sorted(by_distribution):
+        names = sorted(by_distribution[distribution])
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        parts.append(f"{distribution} ({shown})")
+    count = len(copies)
+    return (
+        f"not generated: {count} contract{'s' * (count != 1)} that installed packages provide, "
+        f"imported from there: {'; '.join(parts)}"
+    )
+
+
+# --- typed stubs for provided modules that ship none ------------------------------------------
+
+
+def has_types(found: ProvidedFile) -> bool:
+    """Whether mypy finds types for the installed module: a stub-only distribution
+    (`google-stubs/…`, as types-protobuf installs) or a package marked py.typed (PEP 561:
+    without the marker, mypy ignores even the `.pyi` files that googleapis-common-protos puts
+    beside its modules)."""
+    parts = found.module.split(".")
+    for directory in site_dirs():
+        stub = directory / f"{parts[0]}-stubs" / Path(*parts[1:]).with_suffix(".pyi")
+        if stub.is_file():
+            return True
+        if any(
+            (directory / Path(*parts[:depth]) / "py.typed").is_file()
+            for depth in range(1, len(parts))
+        ):
+            return True
+    return False
+
+
+def untyped_closure(imported: Iterable[str]) -> list[ProvidedFile]:
+    """The provided files among `imported` (and what they import, transitively) that mypy
+    would see as untyped: the generated stubs refer to them, so they need stubs of their own."""
+    needed: dict[str, ProvidedFile] = {}
+    pending = list(imported)
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        found = provider(name)
+        if found is None or has_types(found):
+            continue
+        needed[name] = found
+        descriptor = installed_descriptor(found.path)
+        if descriptor is not None:
+            pending.extend(descriptor.dependency)
+    return [needed[name] for name in sorted(needed)]
+
+
+def descriptor_set_of(files: Iterable[ProvidedFile]) -> bytes:
+    """A FileDescriptorSet of `files` and everything they import, dependencies first, read
+    from the installed modules."""
+    from google.protobuf import descriptor_pb2
+
+    ordered: list[FileDescriptorProto] = []
+    added: set[str] = set()
+
+    def add(name: str) -> None:
+        if name in added:
+            return
+        added.add(name)
+        found = provider(name)
+        descriptor = installed_descriptor(found.path) if found is not None else None
+        if descriptor is None:
+            return
+        for dependency in descriptor.dependency:
+            add(dependency)
+        ordered.append(descriptor)
+
+    for file in files:
+        add(file.registered_as)
+    return descriptor_pb2.FileDescriptorSet(file=ordered).SerializeToString()

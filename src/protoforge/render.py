@@ -380,7 +380,8 @@ def module_context(
     # The server module imports the module that declares its services even when no message
     # lives there: importing it registers the service descriptors that reflection serves.
     aliases = _module_aliases(proto_file, declaring=not is_client)
-    services = tuple(_service_view(s, aliases, proto_file.pb2_module) for s in proto_file.services)
+    declaring = None if is_client else proto_file.pb2_module
+    services = tuple(_service_view(s, aliases, declaring) for s in proto_file.services)
     kinds = {m.kind for s in proto_file.services for m in s.methods}
     any_deprecated = any(m.deprecated for s in services for m in s.methods) or any(
         s.deprecated for s in services
