@@ -270,7 +270,9 @@ def _build_service(
             (_FILE_SERVICE, number, _SERVICE_METHOD, numbers[clash.second]),
             sources,
             display,
-            f"RPCs {clash.first} and {clash.second} of {full_name} would both become the "
+            f"RPC {clash.first} of {full_name} {clash.reason}"
+            if clash.reason
+            else f"RPCs {clash.first} and {clash.second} of {full_name} would both become the "
             f"Python method {clash.python}",
             "rename one of the RPCs (their Python names must differ in snake_case)",
         ) from None

@@ -164,7 +164,18 @@ def method_names(rpc_names: Iterable[str], reserved: frozenset[str]) -> dict[str
     attribute `_<name>` would be one, gets trailing underscores until it is none of those and
     no other RPC's name. Leading underscores are dropped (`__Foo` would be name-mangled inside
     the class). Two RPCs that still end up with one name raise `NameClash`."""
-    bases = {rpc: snake_case(rpc).lstrip("_") or "rpc" for rpc in rpc_names}
+    names = list(rpc_names)
+    for rpc in names:
+        if rpc.startswith("__") and rpc.strip("_"):
+            # grpc's own `_pb2_grpc` stub class assigns one attribute per RPC: a dunder name
+            # redefines a special method, any other `__name` is mangled inside the class (and
+            # mypy-protobuf's stubs carry ignore comments that `mypy --strict` rejects).
+            raise NameClash(rpc, rpc, rpc, reason="starts with two underscores")
+        if not rpc.strip("_"):
+            # mypy-protobuf's `_pb2_grpc.pyi` types such an attribute with an ignore comment
+            # that `mypy --strict` reports as unused.
+            raise NameClash(rpc, rpc, rpc, reason="is made of underscores only")
+    bases = {rpc: snake_case(rpc).lstrip("_") or "rpc" for rpc in names}
     plain = set(bases.values())
     chosen: dict[str, str] = {}
     for rpc, base in bases.items():
@@ -188,11 +199,12 @@ def method_names(rpc_names: Iterable[str], reserved: frozenset[str]) -> dict[str
 
 
 class NameClash(Exception):
-    """Two names of a contract that would become one Python name."""
+    """Two names of a contract that would become one Python name (or, with `reason`, one name
+    that cannot become a Python name at all)."""
 
-    def __init__(self, first: str, second: str, python: str) -> None:
-        super().__init__(f"{first} and {second} both become {python!r}")
-        self.first, self.second, self.python = first, second, python
+    def __init__(self, first: str, second: str, python: str, reason: str = "") -> None:
+        super().__init__(reason or f"{first} and {second} both become {python!r}")
+        self.first, self.second, self.python, self.reason = first, second, python, reason
 
 
 # ---------------------------------------------------------------------------------------------

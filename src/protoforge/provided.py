@@ -64,12 +64,21 @@ KNOWN_HOMES: dict[str, str] = {
     "grpc/reflection/v1": "grpcio-reflection",
 }
 
-# Files that grpc's Python packages register under another name than the one in grpc's own
-# repository (which is what vendored copies use): the same messages, so a copy would clash.
+# Files that Python distributions register under another name than the one in their source
+# repository (which is what vendored copies use): the same messages, so a copy would clash, and
+# an import of the original name cannot be satisfied by the installed module.
 RENAMED: dict[str, str] = {
+    # googleapis-common-protos ships googleapis' operations.proto also as operations_proto.proto
+    "google/longrunning/operations_proto.proto": "google/longrunning/operations.proto",
     "grpc/health/v1/health.proto": "grpc_health/v1/health.proto",
     "grpc/reflection/v1alpha/reflection.proto": "grpc_reflection/v1alpha/reflection.proto",
     "grpc/reflection/v1/reflection.proto": "grpc_reflection/v1/reflection.proto",
+}
+
+# Modules that register a file whose conventional module (`operations_pb2`) only re-exports
+# them: the descriptor is read from here, imports keep the conventional name.
+DESCRIPTOR_MODULES: dict[str, str] = {
+    "google/longrunning/operations.proto": "google.longrunning.operations_proto_pb2",
 }
 
 _SERIALIZED = re.compile(
@@ -84,8 +93,8 @@ class ProvidedFile:
 
     name: str  # the import path contracts use (google/api/http.proto)
     registered_as: str  # the name its module registers (differs for RENAMED files)
-    module: str  # google.api.http_pb2
-    path: Path  # the installed module's file
+    module: str  # google.api.http_pb2 (what generated code imports)
+    path: Path  # the installed file that carries its descriptor
 
     @property
     def distribution(self) -> str:
@@ -111,7 +120,8 @@ def provider(name: str) -> ProvidedFile | None:
     """The installed module that provides the file imported as `name`, or None."""
     registered = RENAMED.get(name, name)
     module = pb2_module(registered)
-    relative = module.replace(".", "/") + ".py"
+    source = DESCRIPTOR_MODULES.get(registered, module)
+    relative = source.replace(".", "/") + ".py"
     for directory in site_dirs():
         candidate = directory / relative
         if candidate.is_file():
@@ -433,6 +443,10 @@ def untyped_closure(imported: Iterable[str]) -> list[ProvidedFile]:
         seen.add(name)
         found = provider(name)
         if found is None or has_types(found):
+            continue
+        if found.module.split(".")[0] not in NAMESPACE_ROOTS:
+            # A `.pyi` in `out` would stand for the whole installed package (mypy merges only
+            # namespace packages such as `google`): it would hide the package's other modules.
             continue
         needed[name] = found
         descriptor = installed_descriptor(found.path)

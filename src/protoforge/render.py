@@ -398,6 +398,13 @@ def module_context(
         descriptor_import = "from google.protobuf.descriptor import ServiceDescriptor"
         if any(k.request_streaming or k.response_streaming for k in kinds):
             stdlib.setdefault("collections.abc", set()).update({"AsyncIterator", "Iterator"})
+    if any(
+        "getattr(" in expr
+        for s in services
+        for m in s.methods
+        for expr in (m.request_class, m.response_class)
+    ):
+        stdlib.setdefault("typing", set()).add("cast")
     plain = ["sys"] if is_client and any_deprecated else []
     external = {ref.module for ref in proto_file.messages if not ref.local}
     imports = ImportBlock(
@@ -567,12 +574,16 @@ def _type_expr(ref: MessageRef, aliases: dict[str, str]) -> str:
 
 def _runtime_expr(ref: MessageRef, aliases: dict[str, str]) -> str:
     """The message class at run time: attribute access, or getattr for a part that is a
-    keyword (`x_pb2.None` would be a SyntaxError)."""
+    keyword (`x_pb2.None` would be a SyntaxError), cast to the stubs' class so that calls keep
+    their types (module_context imports `cast` then)."""
     expr = aliases[ref.module]
     for part in ref.qualname.split("."):
-        expr = (
-            f"getattr({expr}, {json.dumps(part)})" if keyword.iskeyword(part) else f"{expr}.{part}"
-        )
+        if keyword.iskeyword(part):
+            expr = f"getattr({expr}, {json.dumps(part)})"
+        else:
+            expr = f"{expr}.{part}"
+    if "getattr(" in expr:
+        expr = f'cast("type[{_type_expr(ref, aliases)}]", {expr})'
     return expr
 
 

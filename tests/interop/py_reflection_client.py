@@ -1,8 +1,9 @@
 """A generic gRPC client that knows nothing of the contract: it learns it from server reflection.
 
-    python py_reflection_client.py 127.0.0.1:PORT CALLS_JSON
+    python py_reflection_client.py 127.0.0.1:PORT CALLS_JSON [SERVICE_PREFIX]
 
-Lists the services, describes every method of the `routeguide.v1` services (input and output
+Lists the services, describes every method of the services whose names start with
+SERVICE_PREFIX (default `routeguide.`) (input and output
 types, streaming kind, the fields of the input type, the file that declares it), then makes the
 calls in CALLS_JSON, a list of {"method": "pkg.Service/Method", "requests": [...]} with requests
 as protobuf JSON; the method's streaming kind picks unary_unary / unary_stream / stream_unary /
@@ -79,6 +80,7 @@ def call(
 
 def main() -> None:
     target, calls = sys.argv[1], json.loads(sys.argv[2])
+    prefix = sys.argv[3] if len(sys.argv) > 3 else "routeguide."
     with grpc.insecure_channel(target) as channel:
         database = ProtoReflectionDescriptorDatabase(channel)
         services = sorted(database.get_services())
@@ -86,7 +88,7 @@ def main() -> None:
         result = {
             "services": services,
             "described": {
-                name: describe(pool, name) for name in services if name.startswith("routeguide.")
+                name: describe(pool, name) for name in services if name.startswith(prefix)
             },
             "calls": [call(channel, pool, c["method"], c["requests"]) for c in calls],
             # Proof that nothing generated was imported: only google/grpc modules are loaded.
