@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import ClassVar
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 
 from .. import _protoforge_runtime as _rt
 from . import route_guide_pb2
@@ -21,6 +22,9 @@ class RouteGuideServicer:
     """Interface exported by the route guide server."""
 
     SERVICE_NAME: ClassVar[str] = "routeguide.v1.RouteGuide"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = route_guide_pb2.DESCRIPTOR.services_by_name[
+        "RouteGuide"
+    ]
 
     def get_feature(
         self,
@@ -96,6 +100,9 @@ class AsyncRouteGuideServicer:
     """Interface exported by the route guide server."""
 
     SERVICE_NAME: ClassVar[str] = "routeguide.v1.RouteGuide"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = route_guide_pb2.DESCRIPTOR.services_by_name[
+        "RouteGuide"
+    ]
 
     async def get_feature(
         self,

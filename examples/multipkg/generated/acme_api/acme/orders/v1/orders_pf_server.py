@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import ClassVar
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 
 from .... import _protoforge_runtime as _rt
 from . import orders_pb2
@@ -19,6 +20,7 @@ from . import orders_pb2
 
 class OrderServiceServicer:
     SERVICE_NAME: ClassVar[str] = "acme.orders.v1.OrderService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = orders_pb2.DESCRIPTOR.services_by_name["OrderService"]
 
     def place_order(
         self,
@@ -75,6 +77,7 @@ def add_order_service_servicer_to_server(
 
 class AsyncOrderServiceServicer:
     SERVICE_NAME: ClassVar[str] = "acme.orders.v1.OrderService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = orders_pb2.DESCRIPTOR.services_by_name["OrderService"]
 
     async def place_order(
         self,

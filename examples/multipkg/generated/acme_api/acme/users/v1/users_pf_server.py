@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 
 from .... import _protoforge_runtime as _rt
 from . import users_pb2
@@ -18,6 +19,7 @@ from . import users_pb2
 
 class UserServiceServicer:
     SERVICE_NAME: ClassVar[str] = "acme.users.v1.UserService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = users_pb2.DESCRIPTOR.services_by_name["UserService"]
 
     def get_user(
         self,
@@ -61,6 +63,7 @@ def add_user_service_servicer_to_server(
 
 class AsyncUserServiceServicer:
     SERVICE_NAME: ClassVar[str] = "acme.users.v1.UserService"
+    DESCRIPTOR: ClassVar[ServiceDescriptor] = users_pb2.DESCRIPTOR.services_by_name["UserService"]
 
     async def get_user(
         self,
