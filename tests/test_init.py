@@ -197,7 +197,7 @@ def test_refuses_a_pyproject_that_has_tool_protoforge(tmp_path: Path) -> None:
         (["--package", "class"], "--package: 'class' is a Python keyword"),
         (["--package", "my-api"], "--package: 'my-api' is not a valid package name"),
         (["--package", "Demo"], "use lower_snake_case"),
-        (["--package", "json"], "'json' would shadow the Python module of that name"),
+        (["--package", "json"], "'json' would shadow the standard library module of that name"),
         (["--service", "None"], "--service: 'None' is (or becomes the module name of) a Python"),
         (["--service", "greeter"], "--service: 'greeter' is not a valid service name"),
         (["--service", "Chat Service"], "not a valid service name"),

@@ -18,7 +18,6 @@ import keyword
 import os
 import re
 import shlex
-import sys
 import tomllib
 from dataclasses import dataclass
 from enum import Enum
@@ -40,11 +39,9 @@ SAMPLE_MESSAGES = frozenset(
     for rpc in ("SayHello", "CountDown", "GreetAll", "Chat")
     for suffix in ("Request", "Response")
 )
-# Top-level names a generated package must not take: it would shadow them on sys.path.
-RESERVED_PACKAGES = frozenset(
-    {"google", "grpc", "grpc_tools", "grpc_health", "grpc_reflection", "protoforge", "tests"}
-    | {"conftest", "typing_extensions", "pytest", OUT, PROTO_ROOT}
-)
+# Top-level names of the new project itself that its package must not take (the modules that
+# generated code imports are naming.RUNTIME_TOP_LEVEL, checked by naming.shadowing_problem).
+PROJECT_NAMES = frozenset({"tests", "conftest", "pytest", OUT, PROTO_ROOT})
 
 _PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
 _SERVICE = re.compile(r"[A-Z][A-Za-z0-9]*")
@@ -146,8 +143,11 @@ def package_problem(name: str) -> str | None:
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         return f"{name!r} is a Python keyword"
-    if name in sys.stdlib_module_names or name in RESERVED_PACKAGES:
+    if name in PROJECT_NAMES or name in naming.NAMESPACE_ROOTS:
         return f"{name!r} would shadow the Python module of that name"
+    shadowed = naming.shadowing_problem(name)
+    if shadowed:
+        return shadowed
     return None
 
 
