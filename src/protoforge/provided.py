@@ -101,6 +101,7 @@ class ProvidedFile:
         return distribution_of(self.path)
 
 
+@functools.lru_cache(maxsize=1)
 def site_dirs() -> tuple[Path, ...]:
     """Where installed distributions live for this interpreter (venv or not)."""
     found: list[str] = list(site.getsitepackages())
@@ -363,11 +364,13 @@ def _inside_installed_package(name: str) -> bool:
     parts = pb2_module(name).split(".")[:-1]
     if not parts or parts[0] not in NAMESPACE_ROOTS:
         return False  # a top-level package of the project's own (naming.check_top_level)
-    for depth in range(2, len(parts) + 1):
-        relative = Path(*parts[:depth]) / "__init__.py"
-        if any((directory / relative).is_file() for directory in site_dirs()):
-            return True
-    return False
+    return any(_is_installed_package(tuple(parts[:depth])) for depth in range(2, len(parts) + 1))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_installed_package(parts: tuple[str, ...]) -> bool:
+    relative = Path(*parts) / "__init__.py"
+    return any((directory / relative).is_file() for directory in site_dirs())
 
 
 def renamed_import_error(importer: str, display: str, copy: ProvidedCopy) -> ProtoforgeError:
