@@ -251,6 +251,7 @@ def scan_imports(
 
     seen: set[str] = set()
     pending = [path for path in start]
+    read = set(pending)  # each file is read once, whether it is a start file or an import
     installed: dict[str, ProvidedFile] = {}
     dependency_files: set[str] = set()
     while pending:
@@ -262,7 +263,9 @@ def scan_imports(
             if on_disk is not None:
                 if any(on_disk.is_relative_to(root) for root in dependency_roots):
                     dependency_files.add(name)
-                pending.append(on_disk)
+                if on_disk not in read:
+                    read.add(on_disk)
+                    pending.append(on_disk)
                 continue
             found = provider(name)
             if found is not None:
