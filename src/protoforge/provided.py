@@ -156,16 +156,22 @@ def installed_descriptor(path: Path) -> FileDescriptorProto | None:
         return None
 
 
+@functools.lru_cache(maxsize=None)
 def distribution_of(path: Path) -> str:
-    """The distribution that installed `path` (for messages), or the file's directory."""
+    """The distribution that installed `path` (for messages), or the file's directory. The
+    well-known distributions are asked first; the others only if none of them has it."""
     import importlib.metadata as metadata
 
-    known = {home for home in KNOWN_HOMES.values()}
-    candidates = [metadata.distribution(name) for name in sorted(known) if _installed(name)]
-    for distribution in [*candidates, *metadata.distributions()]:
-        base = Path(str(distribution.locate_file("")))
+    target = os.path.realpath(path)
+    known = [
+        metadata.distribution(name)
+        for name in sorted(set(KNOWN_HOMES.values()))
+        if _installed(name)
+    ]
+    for distribution in [*known, *metadata.distributions()]:
+        base = str(distribution.locate_file(""))
         for file in distribution.files or ():
-            if Path(os.path.realpath(base / file)) == Path(os.path.realpath(path)):
+            if file.name == path.name and os.path.realpath(os.path.join(base, file)) == target:
                 return str(distribution.metadata["Name"])
     return str(path.parent)
 
