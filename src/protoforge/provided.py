@@ -156,7 +156,7 @@ def installed_descriptor(path: Path) -> FileDescriptorProto | None:
         return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def distribution_of(path: Path) -> str:
     """The distribution that installed `path` (for messages), or the file's directory. The
     well-known distributions are asked first; the others only if none of them has it."""
