@@ -74,9 +74,7 @@ def main(argv: list[str]) -> None:
     sync_class, async_class = servicers(package)
     if flavour == "asyncio":
         asyncio.run(
-            runtime.serve_async(
-                [async_class()], args.address, grace=args.grace, drain=args.drain
-            )
+            runtime.serve_async([async_class()], args.address, grace=args.grace, drain=args.drain)
         )
     else:
         runtime.serve(

@@ -48,9 +48,7 @@ UNARY_BESIDE_STREAMS = scaled(2_000)
 @pytest.fixture(scope="module")
 def gen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
     project = tmp_path_factory.mktemp("load")
-    generated = generate_project(
-        project, package=PACKAGE, client={"timeout": 30.0, "retry": RETRY}
-    )
+    generated = generate_project(project, package=PACKAGE, client={"timeout": 30.0, "retry": RETRY})
     with on_sys_path(generated.out):
         yield generated
 
@@ -91,7 +89,8 @@ def test_sync_tens_of_thousands_of_unary_calls(gen: Generated, sync_client: Any)
 def chat_check(gen: Generated, client: Any, stream: int) -> Any:
     sent = [f"{stream}-{k}" for k in range(NOTES_PER_STREAM)]
     try:
-        received = [n.message for n in client.route_chat(gen.pb2.RouteNote(message=m) for m in sent)]
+        notes = (gen.pb2.RouteNote(message=message) for message in sent)
+        received = [note.message for note in client.route_chat(notes)]
     except gen.runtime.GrpcError as error:
         return (stream, error.code.name)
     return received == sent or (stream, received[:3])
