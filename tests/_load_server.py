@@ -8,12 +8,16 @@ expired call frees its thread at once.
 
 Run as a script it serves them: `python _load_server.py PACKAGE sync|asyncio [server options]`
 (the generated package on PYTHONPATH; the options are the scaffold's, `--help` lists them).
+`plain` instead serves the same behaviour the way grpcio's examples do (the pb2_grpc servicer
+on `grpc.server(ThreadPoolExecutor(max_workers))`, `server.stop(grace)` on SIGTERM): the
+baseline benchmarks/load.py compares with.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import signal
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -67,12 +71,44 @@ def servicers(package: str) -> tuple[Any, Any]:
     return RouteGuide, AsyncRouteGuide
 
 
+def serve_plain(package: str, address: str, max_workers: int, grace: float) -> None:
+    from concurrent import futures
+
+    import grpc
+
+    pb2_grpc = importlib.import_module(f"{package}.routeguide.v1.route_guide_pb2_grpc")
+    sync_class, _ = servicers(package)
+    behaviour = sync_class()
+
+    class Plain(pb2_grpc.RouteGuideServicer):  # type: ignore[misc, name-defined]
+        def GetFeature(self, request: Any, context: Any) -> Any:
+            return behaviour.get_feature(request, context)
+
+        def ListFeatures(self, request: Any, context: Any) -> Iterator[Any]:
+            return behaviour.list_features(request, context)  # type: ignore[no-any-return]
+
+        def RouteChat(self, request_iterator: Any, context: Any) -> Iterator[Any]:
+            return behaviour.route_chat(request_iterator, context)  # type: ignore[no-any-return]
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
+    pb2_grpc.add_RouteGuideServicer_to_server(Plain(), server)
+    port = server.add_insecure_port(address)
+    server.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"serving routeguide.v1.RouteGuide on 127.0.0.1:{port}", file=sys.stderr, flush=True)
+    stop.wait()
+    server.stop(grace).wait()
+
+
 def main(argv: list[str]) -> None:
     package, flavour = argv[1], argv[2]
     runtime = importlib.import_module(f"{package}._protoforge_runtime")
     args = runtime.parse_arguments(argv[3:])
     sync_class, async_class = servicers(package)
-    if flavour == "asyncio":
+    if flavour == "plain":
+        serve_plain(package, args.address, args.max_workers, args.grace)
+    elif flavour == "asyncio":
         asyncio.run(
             runtime.serve_async([async_class()], args.address, grace=args.grace, drain=args.drain)
         )

@@ -242,15 +242,15 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 @pytest.mark.parametrize("flavour", ["sync", "asyncio"])
 def test_sigterm_under_load_fails_no_accepted_call(gen: Generated, flavour: str) -> None:
-    """SIGTERM while CLIENT_THREADS callers keep calling and ten slow calls are in flight:
-    the slow calls complete; every other call either succeeds or is refused with UNAVAILABLE
-    (which the generated retry policy retries first). Each caller stops at its first refusal,
-    as a client behind a load balancer would go elsewhere; none sees CANCELLED."""
+    """SIGTERM while CLIENT_THREADS callers keep calling (until the server has exited) and ten
+    slow calls are in flight: the slow calls complete; every other call either succeeds or is
+    refused with UNAVAILABLE, which the generated retry policy retries. None sees CANCELLED,
+    which gRPC gives calls reaching a server that began to stop (grpc/grpc#41785)."""
     process, port = start_server(gen, flavour, "--grace", "10")
     client = gen.client.RouteGuideClient.connect(f"127.0.0.1:{port}")
     slow_results: list[Any] = []
     codes: Counter[str] = Counter()
-    refused = threading.Event()
+    exited = threading.Event()
     lock = threading.Lock()
 
     def slow_call() -> None:
@@ -263,16 +263,12 @@ def test_sigterm_under_load_fails_no_accepted_call(gen: Generated, flavour: str)
             slow_results.append(outcome)
 
     def caller(first: int) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         latitude = first
-        while time.monotonic() < deadline:
+        while not exited.is_set() and time.monotonic() < deadline:
             outcome = unary_check(gen, client, latitude)
-            code = "OK" if outcome is True else outcome[1]
             with lock:
-                codes[code] += 1
-            if code != "OK":
-                refused.set()
-                return
+                codes["OK" if outcome is True else outcome[1]] += 1
             latitude += CLIENT_THREADS
 
     try:
@@ -282,17 +278,18 @@ def test_sigterm_under_load_fails_no_accepted_call(gen: Generated, flavour: str)
             thread.start()
         time.sleep(0.5)  # load running, slow calls in flight
         process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        exited.set()
         for thread in [*callers, *slow]:
             thread.join(30)
-        assert process.wait(timeout=30) == 0
         assert process.stderr is not None
         stderr = process.stderr.read()
     finally:
+        exited.set()
         client.close()
         stop(process)
     assert slow_results == ["f999"] * 10
     assert set(codes) == {"OK", "UNAVAILABLE"}, codes
-    assert codes["UNAVAILABLE"] == CLIENT_THREADS  # every caller was refused, and only once
     assert "shutting down" in stderr
     assert "Traceback" not in stderr, stderr
 
