@@ -456,10 +456,13 @@ def server_credentials(
 _INFRASTRUCTURE = ("/grpc.health.", "/grpc.reflection.")
 _SHUTTING_DOWN = "the server is shutting down"
 _FINAL_GRACE = 1.0  # seconds for the last refusals to go out once application calls ended
-# gRPC cancels (CANCELLED, not retried) the calls that reach a server after it began to stop
-# (grpc/grpc#41785), so it stops only once no call arrived for this long: a client that sends
-# its next call as soon as the last one ends is refused with UNAVAILABLE instead.
-_QUIET = 0.2
+# gRPC answers CANCELLED (which retry policies do not retry) to a call that reaches a server
+# after it began to stop, before the client saw its GOAWAY (grpc/grpc#41785). So the gate
+# parks the calls that arrive last (their callers then send nothing new), stops the server
+# (sending GOAWAY), and only then refuses the parked calls: their callers' next calls go to a
+# new connection, or fail UNAVAILABLE, never CANCELLED.
+_PARK = 0.1  # seconds arriving calls are parked before the server stops
+_GOAWAY_LEAD = 0.05  # seconds between stopping the server and refusing the parked calls
 
 
 def _replaced(
@@ -480,23 +483,33 @@ def _kind(handler: grpc.RpcMethodHandler[Any, Any]) -> str:
 
 
 class _Gate:
-    """Counts the application calls in flight. Once closed, new calls are refused with
-    UNAVAILABLE (which client retry policies retry, unlike the CANCELLED gRPC gives calls
-    that reach a server already stopping) while the ones in flight finish."""
+    """Counts the application calls in flight, and refuses new ones once the server shuts
+    down: at first at once, with UNAVAILABLE (which retry policies retry); while `parking`,
+    only after `release()` (see `_PARK`). A sync server parks at most `park_limit` calls, each
+    holding a worker thread; later ones are refused at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, park_limit: int) -> None:
         self._condition = threading.Condition()
         self._in_flight = 0
-        self._last_arrival = time.monotonic()
+        self._parked = 0
+        self._park_limit = park_limit
+        self._released = threading.Event()
         self.closed = False
+        self.parking = False
 
     def enter(self) -> bool:
+        """True: serve the call (then `leave()`); False: refuse it."""
         with self._condition:
-            self._last_arrival = time.monotonic()
-            if self.closed:
+            if not self.closed:
+                self._in_flight += 1
+                return True
+            if not self.parking or self._parked >= self._park_limit:
                 return False
-            self._in_flight += 1
-            return True
+            self._parked += 1
+        self._released.wait(_PARK + _GOAWAY_LEAD + _FINAL_GRACE)
+        with self._condition:
+            self._parked -= 1
+        return False
 
     def leave(self) -> None:
         with self._condition:
@@ -507,20 +520,27 @@ class _Gate:
         with self._condition:
             self.closed = True
 
+    def park(self) -> None:
+        with self._condition:
+            self.parking = True
+
+    def release(self) -> None:
+        self._released.set()
+
     @property
     def in_flight(self) -> int:
         return self._in_flight
 
-    def wait_quiet(self, timeout: float, give_up: threading.Event) -> bool:
-        """Wait until no application call is in flight and none arrived for `_QUIET` seconds,
-        at most `timeout` seconds or until `give_up` is set. True when none is in flight."""
+    def wait_idle(self, timeout: float, give_up: threading.Event) -> bool:
+        """Wait until no application call is in flight, at most `timeout` seconds or until
+        `give_up` is set. True when none is in flight."""
         deadline = time.monotonic() + timeout
         with self._condition:
-            while not give_up.is_set():
-                now = time.monotonic()
-                if now >= deadline or (not self._in_flight and now - self._last_arrival >= _QUIET):
+            while self._in_flight and not give_up.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
                     break
-                self._condition.wait(min(deadline - now, _QUIET / 4))
+                self._condition.wait(min(left, 0.05))
             return self._in_flight == 0
 
 
@@ -565,38 +585,54 @@ class _GateInterceptor(grpc.ServerInterceptor):
 
 
 class _AsyncGate:
-    """`_Gate` for an asyncio server (used on the event loop only: no lock)."""
+    """`_Gate` for an asyncio server (used on the event loop only: no lock; parking costs
+    no thread, so there is no limit)."""
 
     def __init__(self) -> None:
         self._in_flight = 0
-        self._last_arrival = time.monotonic()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._released = asyncio.Event()
         self.closed = False
+        self.parking = False
 
-    def enter(self) -> bool:
-        self._last_arrival = time.monotonic()
-        if self.closed:
-            return False
-        self._in_flight += 1
-        return True
+    async def enter(self) -> bool:
+        if not self.closed:
+            self._in_flight += 1
+            self._idle.clear()
+            return True
+        if self.parking:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), _PARK + _GOAWAY_LEAD + _FINAL_GRACE)
+        return False
 
     def leave(self) -> None:
         self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
 
     def close(self) -> None:
         self.closed = True
+
+    def park(self) -> None:
+        self.parking = True
+
+    def release(self) -> None:
+        self._released.set()
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
 
-    async def wait_quiet(self, timeout: float, give_up: asyncio.Event) -> bool:
-        """As `_Gate.wait_quiet`."""
-        deadline = time.monotonic() + timeout
-        while not give_up.is_set():
-            now = time.monotonic()
-            if now >= deadline or (not self._in_flight and now - self._last_arrival >= _QUIET):
-                break
-            await asyncio.sleep(min(deadline - now, _QUIET / 4))
+    async def wait_idle(self, timeout: float, give_up: asyncio.Event) -> bool:
+        """As `_Gate.wait_idle`."""
+        idle = asyncio.ensure_future(self._idle.wait())
+        stop = asyncio.ensure_future(give_up.wait())
+        try:
+            await asyncio.wait({idle, stop}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            idle.cancel()
+            stop.cancel()
         return self._in_flight == 0
 
 
@@ -620,7 +656,7 @@ class _AsyncGateInterceptor(grpc.aio.ServerInterceptor):
         if inspect.isasyncgenfunction(behavior):
 
             async def streaming(request: Any, context: Any) -> AsyncIterator[Any]:
-                if not gate.enter():
+                if not await gate.enter():
                     await context.abort(grpc.StatusCode.UNAVAILABLE, _SHUTTING_DOWN)
                 try:
                     async for response in behavior(request, context):
@@ -632,7 +668,7 @@ class _AsyncGateInterceptor(grpc.aio.ServerInterceptor):
         if inspect.iscoroutinefunction(behavior):
 
             async def coroutine(request: Any, context: Any) -> Any:
-                if not gate.enter():
+                if not await gate.enter():
                     await context.abort(grpc.StatusCode.UNAVAILABLE, _SHUTTING_DOWN)
                 try:
                     return await behavior(request, context)
@@ -752,19 +788,26 @@ class RunningServer:
     def shutdown(self, grace: float = DEFAULT_GRACE, drain: float = 0.0) -> int:
         """Graceful shutdown. Health reports NOT_SERVING at once; for `drain` seconds (time for
         load balancers to notice) calls are still served; then new calls are refused with
-        UNAVAILABLE while the calls in flight get up to `grace` seconds to finish. The server
-        stops once none is in flight and no new call came for a moment (or when `grace` is
-        over: calls still running then are cancelled). Returns when the server has stopped,
-        with the number of calls cancelled. `stop_now()` (from another thread or a signal
-        handler) cuts these waits short."""
+        UNAVAILABLE while the calls in flight get up to `grace` seconds to finish (calls still
+        running then are cancelled). Once none is, the server stops; the calls arriving in its
+        last moments are refused just after it told clients to go away (see `_PARK`). Returns
+        when the server has stopped, with the number of calls cancelled. `stop_now()` (from
+        another thread or a signal handler) cuts these waits short."""
         self.health.enter_graceful_shutdown()
         if drain > 0:
             self._stop_now.wait(drain)
         self._gate.close()
-        finished = self._gate.wait_quiet(grace, self._stop_now)
+        finished = self._gate.wait_idle(grace, self._stop_now)
         cut_off = self._gate.in_flight
-        final = 0.0 if self._stop_now.is_set() or not finished else _FINAL_GRACE
-        self.server.stop(final).wait()
+        if self._stop_now.is_set() or not finished:
+            self.server.stop(0).wait()
+            return cut_off
+        self._gate.park()
+        self._stop_now.wait(_PARK)
+        stopped = self.server.stop(_FINAL_GRACE)
+        self._stop_now.wait(_GOAWAY_LEAD)
+        self._gate.release()
+        stopped.wait()
         return cut_off
 
     def stop_now(self) -> None:
@@ -793,8 +836,8 @@ def start(
     Every call, streams included, holds one of `max_workers` threads until it ends. Calls
     beyond `max_concurrent_rpcs` (default: `max_workers`; health checks count too) are refused
     at once with RESOURCE_EXHAUSTED instead of waiting, unseen, for a thread."""
-    gate = _Gate()
     limit = max_workers if max_concurrent_rpcs is None else max_concurrent_rpcs
+    gate = _Gate(park_limit=max_workers // 2)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc-call"),
         interceptors=[_GateInterceptor(gate), *interceptors],
@@ -931,14 +974,19 @@ class AsyncRunningServer:
     async def shutdown(self, grace: float = DEFAULT_GRACE, drain: float = 0.0) -> int:
         """Graceful shutdown, as `RunningServer.shutdown`."""
         await self.health.enter_graceful_shutdown()
-        if drain > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_now.wait(), drain)
+        await self._pause(drain)
         self._gate.close()
-        finished = await self._gate.wait_quiet(grace, self._stop_now)
+        finished = await self._gate.wait_idle(grace, self._stop_now)
         cut_off = self._gate.in_flight
-        final = 0.0 if self._stop_now.is_set() or not finished else _FINAL_GRACE
-        await self.server.stop(final)
+        if self._stop_now.is_set() or not finished:
+            await self.server.stop(0)
+        else:
+            self._gate.park()
+            await self._pause(_PARK)
+            stopping = asyncio.ensure_future(self.server.stop(_FINAL_GRACE))
+            await self._pause(_GOAWAY_LEAD)
+            self._gate.release()
+            await stopping
         if cut_off:
             # Let the cancelled handlers unwind now: cancelled later, when `asyncio.run`
             # ends, gRPC would log each one's CancelledError traceback.
@@ -950,6 +998,12 @@ class AsyncRunningServer:
     def stop_now(self) -> None:
         """End a `shutdown` in progress at once (call it on the server's event loop)."""
         self._stop_now.set()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep `seconds`, or less if `stop_now()` is called."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_now.wait(), seconds)
 
     async def wait(self, timeout: float | None = None) -> bool:
         return await self.server.wait_for_termination(timeout)
