@@ -10,13 +10,13 @@ process at a time on 127.0.0.1 (a free port), by tests/_load_server.py:
   calls, the shutdown gate);
 - `generated asyncio`: `serve_async` with its defaults;
 - `plain grpcio`: the pb2_grpc servicer on `grpc.server(ThreadPoolExecutor(10))`, gRPC's usual
-  example, stopped with `server.stop(grace)` on SIGTERM.
+  example, stopped with `server.stop(grace)` on SIGTERM; and the same with 128 threads.
 
 Clients run in this process (the generated sync client on threads; the asyncio client for the
 asyncio server). Scenarios:
 
 - unary: `--calls` GetFeature calls from 16 concurrent callers: calls/s, p50 and p99 latency;
-- unary beside streams: the same while 20 one-second server streams run;
+- unary beside streams: a quarter as many while 20 two-second server streams run;
 - bidi: 100 concurrent RouteChat streams of 20 messages each: messages/s;
 - starvation: 100 concurrent 2-second streams with init's 10 s default deadline: how many fail;
 - SIGTERM under load: 16 callers and 10 slow (1.5 s) calls in flight, then SIGTERM (grace
@@ -54,6 +54,7 @@ sys.path.insert(0, str(TESTS))
 PACKAGE = "rg_bench"
 CALLERS = 16
 SLOW = 999
+STREAMS_HEAD_START = 0.3  # seconds the 20 two-second streams run before the unary calls start
 BEGIN, END = "<!-- load.py: begin -->", "<!-- load.py: end -->"
 
 
@@ -163,9 +164,9 @@ def sync_streams(port: int, count: int, items: int, gap_ms: int, timeout: float)
 
 def sync_unary_beside_streams(port: int, calls: int) -> Rate:
     result: list[Counter[str]] = []
-    streams = threading.Thread(target=lambda: result.append(sync_streams(port, 20, 10, 100, 30)))
+    streams = threading.Thread(target=lambda: result.append(sync_streams(port, 20, 20, 100, 30)))
     streams.start()
-    time.sleep(0.05)
+    time.sleep(STREAMS_HEAD_START)
     rate = sync_unary(port, calls)
     streams.join()
     assert result and set(result[0]) == {"OK"}, result
@@ -254,7 +255,7 @@ def async_unary(port: int, calls: int, beside_streams: bool = False) -> Rate:
         latencies: list[float] = []
         numbers = iter(range(calls))
         rectangle = geo.Rectangle(
-            lo=geo.Point(latitude=0), hi=geo.Point(latitude=10, longitude=100)
+            lo=geo.Point(latitude=0), hi=geo.Point(latitude=20, longitude=100)
         )
         async with client_module.AsyncRouteGuideClient.connect(
             f"127.0.0.1:{port}", timeout=30
@@ -271,10 +272,12 @@ def async_unary(port: int, calls: int, beside_streams: bool = False) -> Rate:
                 return len([f async for f in client.list_features(rectangle)])
 
             streams = [asyncio.ensure_future(stream()) for _ in range(20 if beside_streams else 0)]
+            if streams:
+                await asyncio.sleep(STREAMS_HEAD_START)
             began = time.perf_counter()
             await asyncio.gather(*(caller() for _ in range(CALLERS)))
             rate = Rate(calls, time.perf_counter() - began, latencies)
-            assert all(n == 10 for n in await asyncio.gather(*streams))
+            assert all(n == 20 for n in await asyncio.gather(*streams))
             return rate
 
     return asyncio.run(main())
@@ -324,7 +327,7 @@ def throughput(
             else sync_unary_beside_streams(port, calls // 4)
         ),
     )
-    row["unary beside 20 one-second streams: calls/s"] = f"{beside.per_second:,.0f}"
+    row["unary beside 20 two-second streams: calls/s"] = f"{beside.per_second:,.0f}"
     row["unary beside streams: p50 / p99 ms"] = (
         f"{beside.quantile(0.5):.1f} / {beside.quantile(0.99):.1f}"
     )
@@ -344,6 +347,7 @@ def throughput(
 def measure(out: Path, calls: int, runs: int) -> list[str]:
     servers: list[tuple[str, str, tuple[str, ...]]] = [
         ("plain grpcio (10 workers)", "plain", ("--max-workers", "10")),
+        ("plain grpcio (128 workers)", "plain", ("--max-workers", "128")),
         ("generated sync", "sync", ()),
         ("generated asyncio", "asyncio", ()),
     ]
