@@ -115,13 +115,16 @@ def modules() -> tuple[Any, Any, Any, Any]:
 # --- sync clients -------------------------------------------------------------------------------
 
 
-def sync_unary(port: int, calls: int) -> Rate:
+def sync_unary(port: int, calls: int, before: Callable[[], None] = lambda: None) -> Rate:
+    """`calls` calls from CALLERS threads, timed after a first call (the connection) and
+    `before()`."""
     geo, _, client_module, _ = modules()
     latencies: list[float] = []
     numbers = iter(range(calls))
     lock = threading.Lock()
     with client_module.RouteGuideClient.connect(f"127.0.0.1:{port}", timeout=30) as client:
         client.get_feature(geo.Point())  # connect first
+        before()
 
         def caller() -> None:
             mine: list[float] = []
@@ -165,9 +168,12 @@ def sync_streams(port: int, count: int, items: int, gap_ms: int, timeout: float)
 def sync_unary_beside_streams(port: int, calls: int) -> Rate:
     result: list[Counter[str]] = []
     streams = threading.Thread(target=lambda: result.append(sync_streams(port, 20, 20, 100, 30)))
-    streams.start()
-    time.sleep(STREAMS_HEAD_START)
-    rate = sync_unary(port, calls)
+
+    def start_streams() -> None:
+        streams.start()
+        time.sleep(STREAMS_HEAD_START)
+
+    rate = sync_unary(port, calls, before=start_streams)
     streams.join()
     assert result and set(result[0]) == {"OK"}, result
     return rate
@@ -328,8 +334,9 @@ def throughput(
         ),
     )
     row["unary beside 20 two-second streams: calls/s"] = f"{beside.per_second:,.0f}"
-    row["unary beside streams: p50 / p99 ms"] = (
-        f"{beside.quantile(0.5):.1f} / {beside.quantile(0.99):.1f}"
+    slowest = max(beside.latencies) * 1000
+    row["unary beside streams: p50 / p99 / max ms"] = (
+        f"{beside.quantile(0.5):.1f} / {beside.quantile(0.99):.1f} / {slowest:,.0f}"
     )
     bidi = best_of(
         runs, lambda: async_bidi(port, 100, 20) if asyncio_client else sync_bidi(port, 100, 20)
@@ -344,7 +351,7 @@ def throughput(
     return row
 
 
-def measure(out: Path, calls: int, runs: int) -> list[str]:
+def measure(out: Path, calls: int, runs: int, sigterm_runs: int) -> list[str]:
     servers: list[tuple[str, str, tuple[str, ...]]] = [
         ("plain grpcio (10 workers)", "plain", ("--max-workers", "10")),
         ("plain grpcio (128 workers)", "plain", ("--max-workers", "128")),
@@ -359,17 +366,23 @@ def measure(out: Path, calls: int, runs: int) -> list[str]:
             row.update(throughput(port, flavour == "asyncio", calls, runs, baseline))
         print(f"{name}: {row}", flush=True)
         for persistent in (False, True):
-            with server_process(out, flavour, *options, "--grace", "10") as (process, port):
-                codes, took = sigterm_under_load(process, port, persistent)
+            codes: Counter[str] = Counter()
+            slowest = 0.0
+            for _ in range(sigterm_runs):
+                with server_process(out, flavour, *options, "--grace", "10") as (process, port):
+                    seen, took = sigterm_under_load(process, port, persistent)
+                codes += seen
+                slowest = max(slowest, took)
             label = "keep calling" if persistent else "stop at first failure"
-            seen = ", ".join(f"{code} {n}" for code, n in sorted(codes.items()))
-            row[f"SIGTERM, callers {label}: calls seen"] = seen
-            row[f"SIGTERM, callers {label}: s to exit"] = f"{took:.1f}"
-            print(f"{name}: SIGTERM ({label}) {seen}; exit after {took:.1f}s", flush=True)
+            shown = ", ".join(f"{code} {n:,}" for code, n in sorted(codes.items()))
+            row[f"SIGTERM x{sigterm_runs}, callers {label}: calls seen"] = shown
+            row[f"SIGTERM x{sigterm_runs}, callers {label}: slowest exit s"] = f"{slowest:.1f}"
+            print(f"{name}: SIGTERM ({label}) {shown}; slowest exit {slowest:.1f}s", flush=True)
         rows[name] = row
     names = list(rows)
     lines = [
-        f"`python benchmarks/load.py --calls {calls} --runs {runs}` on {platform.system()} "
+        f"`python benchmarks/load.py --calls {calls} --runs {runs} --sigterm-runs {sigterm_runs}`"
+        f" on {platform.system()} "
         f"{platform.machine()}, {os.cpu_count()} CPUs (shared), Python "
         f"{platform.python_version()}, grpcio {grpc_version()}; client and server on one "
         "machine, throughput the best of the runs.",
@@ -398,6 +411,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20_000, help="unary calls per run")
     parser.add_argument("--runs", type=int, default=3, help="runs of each throughput scenario")
+    parser.add_argument("--sigterm-runs", type=int, default=5, help="runs of each SIGTERM scenario")
     parser.add_argument("--write", type=Path, help="replace the figures between the markers")
     args = parser.parse_args()
     from _services import generate_project, on_sys_path
@@ -405,7 +419,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         generated = generate_project(Path(tmp), package=PACKAGE, client={"timeout": 30.0})
         with on_sys_path(generated.out):
-            lines = measure(generated.out, args.calls, args.runs)
+            lines = measure(generated.out, args.calls, args.runs, args.sigterm_runs)
     print("\n".join(lines))
     if args.write:
         write(args.write, lines)
