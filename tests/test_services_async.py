@@ -167,3 +167,65 @@ def test_port_in_use_is_a_clear_error(gen: Generated) -> None:
             await gen.runtime.start_async([servicer], f"127.0.0.1:{running.port}")
 
     run(with_server(gen, body))
+
+
+def test_calls_beyond_the_limit_are_refused_not_queued(gen: Generated) -> None:
+    async def main() -> None:
+        servicer = make_servicer(gen)
+        running = await gen.runtime.start_async([servicer], "127.0.0.1:0", max_concurrent_rpcs=2)
+        slow = gen.geo.Point(latitude=999, longitude=1500)
+        try:
+            async with gen.client.AsyncRouteGuideClient.connect(
+                f"127.0.0.1:{running.port}"
+            ) as client:
+                busy = [asyncio.ensure_future(client.get_feature(slow)) for _ in range(2)]
+                for _ in range(500):
+                    if running.in_flight == 2:
+                        break
+                    await asyncio.sleep(0.01)
+                assert running.in_flight == 2
+                with pytest.raises(gen.runtime.ResourceExhausted):
+                    await client.get_feature(gen.geo.Point(latitude=1), timeout=1)
+                assert [f.name for f in await asyncio.gather(*busy)] == ["f999", "f999"]
+        finally:
+            await running.server.stop(None)
+
+    run(main())
+
+
+def test_shutdown_refuses_new_calls_with_unavailable(gen: Generated) -> None:
+    from google.protobuf import empty_pb2
+
+    async def body(client: Any, servicer: Any, running: Any) -> None:
+        in_flight = asyncio.ensure_future(
+            client.get_feature(gen.geo.Point(latitude=999, longitude=1000))
+        )
+        await asyncio.wait_for(servicer.started.wait(), 5)
+        stopping = asyncio.ensure_future(running.shutdown(grace=5.0))
+        for _ in range(500):
+            if running._gate.closed:  # refusing from now on
+                break
+            await asyncio.sleep(0.01)
+        with pytest.raises(gen.runtime.Unavailable, match="shutting down"):
+            await client.ping(empty_pb2.Empty(), metadata=[("x-key", "late")])
+        assert "late" not in servicer.attempts
+        assert (await in_flight).name == "f999"
+        assert await stopping == 0
+
+    run(with_server(gen, body))
+
+
+def test_stop_now_cuts_the_grace_period_short(gen: Generated) -> None:
+    async def body(client: Any, servicer: Any, running: Any) -> None:
+        in_flight = asyncio.ensure_future(
+            client.get_feature(gen.geo.Point(latitude=999, longitude=3000))
+        )
+        await asyncio.wait_for(servicer.started.wait(), 5)
+        stopping = asyncio.ensure_future(running.shutdown(grace=30.0))
+        await asyncio.sleep(0.2)
+        running.stop_now()
+        assert await asyncio.wait_for(stopping, 2) == 1
+        with pytest.raises(gen.runtime.GrpcError):
+            await in_flight
+
+    run(with_server(gen, body))

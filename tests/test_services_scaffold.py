@@ -183,3 +183,121 @@ def test_output_is_byte_identical_across_runs_and_hash_seeds(
         trees.append(snapshot_tree(project / "gen") | {"impl": impl})
     assert trees[0] == trees[1]
     assert str(tmp_path).encode() not in b"".join(trees[0].values())
+
+
+TLS = Path(__file__).parent / "fixtures" / "tls"
+
+
+def run_impl(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(project / "gen")}
+    return subprocess.run(
+        [sys.executable, "-m", IMPL, *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_scaffold_command_line_lists_its_options(tmp_path: Path) -> None:
+    generate_project(tmp_path, package="rg_cli")
+    done = run_impl(tmp_path, "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: python -m {IMPL} ")
+    for option in ("--tls-cert", "--tls-key", "--tls-client-ca", "--no-reflection"):
+        assert option in done.stdout
+    for option in ("--max-workers", "--max-concurrent-rpcs", "--grace", "--drain"):
+        assert option in done.stdout
+
+
+def test_unusable_tls_material_exits_2_naming_the_file(tmp_path: Path) -> None:
+    """Not "the address is invalid": the message says which file is wrong and how."""
+    generate_project(tmp_path, package="rg_badtls")
+    (tmp_path / "junk.pem").write_text("not a certificate\n")
+    cert, key = str(TLS / "server.pem"), str(TLS / "server.key")
+    cases = [
+        (["--tls-cert", cert, "--tls-key", "absent.key"], "absent.key: the TLS private key file"),
+        (["--tls-cert", "junk.pem", "--tls-key", key], "junk.pem: not a PEM certificate"),
+        (
+            ["--tls-cert", cert, "--tls-key", str(TLS / "other.key")],
+            "other.key: the private key does not belong to the certificate",
+        ),
+        (
+            ["--tls-cert", cert, "--tls-key", key, "--tls-client-ca", "junk.pem"],
+            "junk.pem: not a PEM client CA certificate",
+        ),
+    ]
+    for args, message in cases:
+        done = run_impl(tmp_path, "127.0.0.1:0", *args)
+        assert done.returncode == 2, (args, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    half = run_impl(tmp_path, "127.0.0.1:0", "--tls-cert", cert)
+    assert half.returncode == 2
+    assert "--tls-cert and --tls-key go together" in half.stderr
+    wide = run_impl(tmp_path, "127.0.0.1:99999")
+    assert wide.returncode == 2
+    assert wide.stderr.strip() == (
+        "error: cannot listen on 127.0.0.1:99999: port 99999 is not 0 to 65535"
+    )
+
+
+def test_scaffold_serves_tls_without_reflection(tmp_path: Path) -> None:
+    generate_project(tmp_path, package="rg_tls")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "gen"), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            IMPL,
+            "127.0.0.1:0",
+            "--tls-cert",
+            str(TLS / "server.pem"),
+            "--tls-key",
+            str(TLS / "server.key"),
+            "--no-reflection",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        match = re.search(r"on 127\.0\.0\.1:(\d+)$", line.strip())
+        assert match, line + process.stderr.read()
+        check = (
+            "import sys, grpc; sys.path.insert(0, 'gen')\n"
+            "from grpc_health.v1 import health_pb2, health_pb2_grpc\n"
+            "from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc\n"
+            f"ca = open({str(TLS / 'ca.pem')!r}, 'rb').read()\n"
+            "credentials = grpc.ssl_channel_credentials(root_certificates=ca)\n"
+            f"channel = grpc.secure_channel('localhost:{match[1]}', credentials)\n"
+            "health = health_pb2_grpc.HealthStub(channel)\n"
+            "reply = health.Check(health_pb2.HealthCheckRequest(), timeout=10)\n"
+            "print('health', health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))\n"
+            "stub = reflection_pb2_grpc.ServerReflectionStub(channel)\n"
+            "ask = reflection_pb2.ServerReflectionRequest(list_services='')\n"
+            "try:\n"
+            "    list(stub.ServerReflectionInfo(iter([ask]), timeout=10))\n"
+            "except grpc.RpcError as error:\n"
+            "    print('reflection', error.code().name)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", check],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.stdout == "health SERVING\nreflection UNIMPLEMENTED\n", done.stderr
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

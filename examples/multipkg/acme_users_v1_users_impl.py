@@ -69,8 +69,19 @@ class UserService(users_pf_server.UserServiceServicer):
 
 
 def main(argv: list[str]) -> None:
-    address = argv[1] if len(argv) > 1 else runtime.DEFAULT_ADDRESS
-    runtime.serve([UserService()], address)
+    """Serve until SIGTERM or Ctrl-C; `--help` lists the options (address, TLS, reflection,
+    limits, shutdown times)."""
+    args = runtime.parse_arguments(argv[1:])
+    runtime.serve(
+        [UserService()],
+        args.address,
+        credentials=args.credentials,
+        reflection_enabled=args.reflection,
+        max_workers=args.max_workers,
+        max_concurrent_rpcs=args.max_concurrent_rpcs,
+        grace=args.grace,
+        drain=args.drain,
+    )
 
 
 if __name__ == "__main__":

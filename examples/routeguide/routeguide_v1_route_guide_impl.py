@@ -79,6 +79,8 @@ class RouteGuide(route_guide_pf_server.RouteGuideServicer):
         left, right = sorted((request.lo.longitude, request.hi.longitude))
         bottom, top = sorted((request.lo.latitude, request.hi.latitude))
         for feature in self.features:
+            if not context.is_active():  # the client cancelled or its deadline passed
+                return
             where = feature.location
             if left <= where.longitude <= right and bottom <= where.latitude <= top:
                 yield feature
@@ -116,8 +118,19 @@ class RouteGuide(route_guide_pf_server.RouteGuideServicer):
 
 
 def main(argv: list[str]) -> None:
-    address = argv[1] if len(argv) > 1 else runtime.DEFAULT_ADDRESS
-    runtime.serve([RouteGuide()], address)
+    """Serve until SIGTERM or Ctrl-C; `--help` lists the options (address, TLS, reflection,
+    limits, shutdown times)."""
+    args = runtime.parse_arguments(argv[1:])
+    runtime.serve(
+        [RouteGuide()],
+        args.address,
+        credentials=args.credentials,
+        reflection_enabled=args.reflection,
+        max_workers=args.max_workers,
+        max_concurrent_rpcs=args.max_concurrent_rpcs,
+        grace=args.grace,
+        drain=args.drain,
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,12 @@ import grpc
 from ext import _protoforge_runtime as runtime
 from ext.v1 import options_pb2, options_pf_server
 
+# A call can end before its handler returns: the client cancels it or its deadline passes.
+# A handler that works for long should notice and stop, to free its worker thread:
+#   context.is_active()       False once the call has ended
+#   context.time_remaining()  seconds left before the deadline (None without one)
+#   context.add_callback(fn)  runs fn() when the call ends (e.g. to set a threading.Event)
+
 
 class CustomerService(options_pf_server.CustomerServiceServicer):
     def get_customer(
@@ -27,12 +33,20 @@ class CustomerService(options_pf_server.CustomerServiceServicer):
 
 
 def main(argv: list[str]) -> None:
-    address = argv[1] if len(argv) > 1 else runtime.DEFAULT_ADDRESS
+    """Serve until SIGTERM or Ctrl-C. `--help` lists the options: address, TLS, reflection,
+    limits, shutdown times (protoforge's server guide says which suit production)."""
+    args = runtime.parse_arguments(argv[1:])
     runtime.serve(
         [
             CustomerService(),
         ],
-        address,
+        args.address,
+        credentials=args.credentials,
+        reflection_enabled=args.reflection,
+        max_workers=args.max_workers,
+        max_concurrent_rpcs=args.max_concurrent_rpcs,
+        grace=args.grace,
+        drain=args.drain,
     )
 
 
