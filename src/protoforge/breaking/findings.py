@@ -26,6 +26,9 @@ class Finding:
     import_path: str = ""
     suppressed: bool = False
     reason: str = ""
+    # buf pointed at no file (a deleted file, a deletion from a package): protoforge chose the
+    # location shown (the former path, or the package statement of a file of that package)
+    inferred_location: bool = False
 
     @property
     def location(self) -> str:
@@ -86,13 +89,15 @@ class Locator:
             match = _QUOTED.search(raw.message)
             if match:
                 name = match.group(1)
-                return Finding(self._former(name), 0, 0, raw.rule, raw.message, name)
+                return Finding(
+                    self._former(name), 0, 0, raw.rule, raw.message, name, inferred_location=True
+                )
         match = _PACKAGE.search(raw.message)
         if match and match.group(1) in self.packages:
             name, line = sorted(self.packages[match.group(1)])[0]
             shown = locate(self.contracts, self.config.proto_roots, name)
-            return Finding(shown, line, 1, raw.rule, raw.message, name)
-        return Finding("", 0, 0, raw.rule, raw.message, "")
+            return Finding(shown, line, 1, raw.rule, raw.message, name, inferred_location=True)
+        return Finding("", 0, 0, raw.rule, raw.message, "", inferred_location=True)
 
     def place_import_path(self, name: str) -> str:
         """The display path of a current contract, or where a deleted one used to be."""

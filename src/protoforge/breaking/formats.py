@@ -6,7 +6,8 @@ The JSON format (`--format json`) is a stable, versioned schema, documented in d
     {"version": 1, "tool": "protoforge", "command": "check-breaking", "baseline": str,
      "summary": {"breaking": int, "suppressed": int},
      "findings": [{"rule": str, "message": str, "path": str, "line": int, "column": int,
-                   "import_path": str, "suppressed": bool, "reason": str | null}]}
+                   "import_path": str, "suppressed": bool, "reason": str | null,
+                   "inferred_location": bool}]}
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def as_json(report: Report) -> str:
                 "import_path": f.import_path,
                 "suppressed": f.suppressed,
                 "reason": f.reason or None,
+                "inferred_location": f.inferred_location,
             }
             for f in report.findings
         ],

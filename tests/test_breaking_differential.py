@@ -1,0 +1,170 @@
+"""Differential tests: protoforge check-breaking against the real `buf breaking` binary.
+
+Every pair below is compared finding for finding (path, line, column, rule, message) between
+`buf breaking . --against PREVIOUS --error-format json` and protoforge's fast path and `--full`
+(see breaking_support.compare_with_buf). Hand-written pairs cover what the issue names; a seeded
+mutation generator covers the rest. The default suite runs a fixed sample of seeds; set
+PROTOFORGE_DIFFERENTIAL_SEEDS=N (e.g. 500) to run N more seeds, PROTOFORGE_DIFFERENTIAL_START to
+move the window.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from breaking_support import Pair, compare_with_buf, mutation_pair
+
+TOML = 'proto_roots = ["."]\nout = "gen"\n'
+PROTO_TOML = 'proto_roots = ["proto"]\nout = "gen"\n'
+
+ORDER = """syntax = "proto3";
+package acme.orders.v1;
+message Order {
+  string id = 1;
+  string name = 2 [ctype = CORD];
+  optional int32 quantity = 3;
+}
+service Orders {
+  rpc Get(Order) returns (Order);
+  rpc Delete(Order) returns (Order);
+}
+"""
+ORDER_EDITED = """syntax = "proto3";
+package acme.orders.v1;
+message Order {
+  string id = 1;
+  string name = 2 [ctype = STRING_PIECE];
+  repeated int32 quantity = 3;
+}
+service Orders {
+  rpc Get(Order) returns (Order);
+}
+"""
+LEDGER = """syntax = "proto3";
+package acme.ledger.v1;
+message Entry { string id = 1; int64 cents = 2; }
+"""
+
+
+def _flat(buf_yaml: str | None, protos: dict[str, str]) -> dict[str, str]:
+    tree = {"protoforge.toml": TOML, **protos}
+    if buf_yaml is not None:
+        tree["buf.yaml"] = buf_yaml
+    return tree
+
+
+HAND_WRITTEN = [
+    Pair(
+        "file names that are not Python identifiers",
+        _flat(None, {"1.proto": ORDER, "my-api.proto": LEDGER}),
+        _flat(None, {"1.proto": ORDER_EDITED}),
+    ),
+    Pair(
+        "v1 deprecated FIELD_SAME_CTYPE",
+        _flat("version: v1\nbreaking:\n  use: [FIELD_SAME_CTYPE]\n", {"a/o.proto": ORDER}),
+        _flat("version: v1\nbreaking:\n  use: [FIELD_SAME_CTYPE]\n", {"a/o.proto": ORDER_EDITED}),
+    ),
+    Pair(
+        "v1 deprecated FIELD_SAME_LABEL",
+        _flat("version: v1\nbreaking:\n  use: [FIELD_SAME_LABEL]\n", {"a/o.proto": ORDER}),
+        _flat("version: v1\nbreaking:\n  use: [FIELD_SAME_LABEL]\n", {"a/o.proto": ORDER_EDITED}),
+    ),
+    Pair(
+        "v1beta1 deprecated IDs and FILE_SAME_PACKAGE in FILE",
+        _flat("version: v1beta1\nbreaking:\n  use: [FILE, FIELD_SAME_CTYPE]\n", {"a/o.proto": ORDER}),
+        _flat(
+            "version: v1beta1\nbreaking:\n  use: [FILE, FIELD_SAME_CTYPE]\n",
+            {"a/o.proto": ORDER_EDITED.replace("acme.orders.v1", "acme.orders.v2")},
+        ),
+    ),
+    Pair(
+        "the baseline's own v1beta1 roots",
+        {"buf.yaml": "version: v1beta1\nbuild:\n  roots: [root]\n", "root/a/o.proto": ORDER},
+        {
+            "buf.yaml": "version: v1beta1\nbuild:\n  roots: [proto]\n",
+            "protoforge.toml": PROTO_TOML,
+            "proto/a/o.proto": ORDER.replace("acme.orders.v1", "acme.orders.v2"),
+        },
+    ),
+    Pair(
+        "files moved between packages, a deleted file, a deleted package (PACKAGE)",
+        _flat(
+            "version: v1\nbreaking:\n  use: [PACKAGE]\n",
+            {"a/o.proto": ORDER, "b/l.proto": LEDGER, "b/m.proto": LEDGER.replace("Entry", "Mark")},
+        ),
+        _flat(
+            "version: v1\nbreaking:\n  use: [PACKAGE]\n",
+            {"c/o.proto": ORDER.replace("acme.orders.v1", "acme.moved.v1")},
+        ),
+    ),
+    Pair(
+        "v1 ignore, ignore_only and ignore_unstable_packages",
+        _flat(
+            "version: v1\nbreaking:\n  use: [FILE]\n  ignore: [b]\n"
+            "  ignore_only:\n    RPC_NO_DELETE: [a/o.proto]\n  ignore_unstable_packages: true\n",
+            {
+                "a/o.proto": ORDER,
+                "b/l.proto": LEDGER,
+                "c/u.proto": LEDGER.replace("acme.ledger.v1", "acme.ledger.v1beta1"),
+            },
+        ),
+        _flat(
+            "version: v1\nbreaking:\n  use: [FILE]\n  ignore: [b]\n"
+            "  ignore_only:\n    RPC_NO_DELETE: [a/o.proto]\n  ignore_unstable_packages: true\n",
+            {"a/o.proto": ORDER_EDITED},
+        ),
+    ),
+    Pair(
+        "v2 modules with excludes and a module's own breaking section",
+        {
+            "buf.yaml": "version: v2\nmodules:\n  - path: proto\n    excludes: [proto/internal]\n"
+            "  - path: more\n    breaking:\n      use: [WIRE]\n",
+            "protoforge.toml": 'proto_roots = ["proto", "more"]\nexclude = ["internal/*"]\n'
+            'out = "gen"\n',
+            "proto/a/o.proto": ORDER,
+            "proto/internal/x.proto": LEDGER.replace("acme.ledger.v1", "acme.internal"),
+            "more/b/l.proto": LEDGER,
+        },
+        {
+            "buf.yaml": "version: v2\nmodules:\n  - path: proto\n    excludes: [proto/internal]\n"
+            "  - path: more\n    breaking:\n      use: [WIRE]\n",
+            "protoforge.toml": 'proto_roots = ["proto", "more"]\nexclude = ["internal/*"]\n'
+            'out = "gen"\n',
+            "proto/a/o.proto": ORDER_EDITED,
+            "more/b/l.proto": LEDGER.replace("int64 cents", "string cents"),
+        },
+    ),
+    Pair(
+        "v1 build.excludes",
+        _flat(
+            "version: v1\nbuild:\n  excludes: [internal]\n",
+            {"a/o.proto": ORDER, "internal/x.proto": LEDGER},
+        )
+        | {"protoforge.toml": 'proto_roots = ["."]\nexclude = ["internal/*"]\nout = "gen"\n'},
+        _flat("version: v1\nbuild:\n  excludes: [internal]\n", {"a/o.proto": ORDER_EDITED})
+        | {"protoforge.toml": 'proto_roots = ["."]\nexclude = ["internal/*"]\nout = "gen"\n'},
+    ),
+]
+
+
+@pytest.mark.parametrize("pair", HAND_WRITTEN, ids=lambda p: p.name)
+def test_hand_written_pairs_agree_with_buf(pair: Pair, tmp_path: Path) -> None:
+    compare_with_buf(pair, tmp_path, git_too=True)
+
+
+DEFAULT_SEEDS = 30
+START = int(os.environ.get("PROTOFORGE_DIFFERENTIAL_START", "0"))
+COUNT = int(os.environ.get("PROTOFORGE_DIFFERENTIAL_SEEDS", str(DEFAULT_SEEDS)))
+
+
+@pytest.mark.parametrize("seed", range(START, START + COUNT))
+def test_mutation_pairs_agree_with_buf(seed: int, tmp_path: Path) -> None:
+    compare_with_buf(mutation_pair(seed), tmp_path)
+
+
+def test_the_generator_finds_breaking_changes() -> None:
+    """The sample is worth running only if buf finds something in most pairs."""
+    edits = [mutation_pair(seed).name for seed in range(DEFAULT_SEEDS)]
+    assert len({name.split(": ", 1)[1] for name in edits}) > DEFAULT_SEEDS // 2
