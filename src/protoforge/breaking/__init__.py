@@ -35,6 +35,7 @@ def check_breaking(config: Config, against: str, *, full: bool = False) -> Repor
     from protoforge.breaking.bufconfig import load_buf_settings
 
     settings = load_buf_settings(config)
+    config = with_buf_excludes(config, settings)
     if not full:
         from protoforge.breaking import fastpath
 
@@ -42,6 +43,15 @@ def check_breaking(config: Config, against: str, *, full: bool = False) -> Repor
         if report is not None:
             return report
     return _check_full(config, against, settings)
+
+
+def with_buf_excludes(config: Config, settings: BufSettings) -> Config:
+    """The config with buf.yaml's excluded directories added to `exclude`: buf leaves them out
+    of its images, so check-breaking does too."""
+    from dataclasses import replace
+
+    extra = tuple(glob for glob in settings.exclude if glob not in config.exclude)
+    return replace(config, exclude=(*config.exclude, *extra)) if extra else config
 
 
 def _check_full(config: Config, against: str, settings: BufSettings) -> Report:

@@ -71,8 +71,96 @@ def resolve_baseline(spec: str, config: Config) -> Side:
         directory = Path(value).resolve()
         if not directory.is_dir():
             raise BaselineError(f"baseline directory not found: {value}")
-        return _compile_tree(config, _dir_roots(directory, config), f"directory {value}", None)
+        roots, exclude = baseline_layout(directory, config)
+        return _compile_tree(replace(config, exclude=exclude), roots, f"directory {value}", None)
     return _git(value, config)
+
+
+# --- the baseline's own layout ----------------------------------------------------------------
+
+
+def baseline_layout(directory: Path, config: Config) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    """(proto roots, exclude globs) of a baseline tree whose project directory is `directory`.
+
+    A baseline is read the way it lays itself out, as buf reads an `--against` directory with
+    its own buf.yaml: its protoforge config's `proto_roots` and `exclude`, else its buf.yaml's
+    roots or modules; buf.yaml's excluded directories are added in both cases. A tree that
+    declares nothing is a checkout of the project (today's roots, if present there) or a plain
+    tree of contracts (the directory is the one root)."""
+    declared = declared_layout(directory, config)
+    return declared if declared is not None else (_dir_roots(directory, config), config.exclude)
+
+
+def declared_layout(
+    directory: Path, config: Config
+) -> tuple[tuple[Path, ...], tuple[str, ...]] | None:
+    """The layout the tree at `directory` declares itself, None when it declares none."""
+    declared = _declared_roots(directory, config)
+    buf_yaml = _buf_yaml_in(directory, declared or ())
+    if declared is None and buf_yaml is not None:
+        from protoforge.breaking.bufconfig import module_dirs, read_buf_yaml
+
+        declared = tuple(d for d, _ in module_dirs(read_buf_yaml(buf_yaml), buf_yaml.parent))
+    if declared is None:
+        return None
+    exclude = _declared_exclude(directory, config)
+    if buf_yaml is not None:
+        from protoforge.breaking.bufconfig import exclude_globs, read_buf_yaml
+
+        globs = exclude_globs(read_buf_yaml(buf_yaml), buf_yaml.parent, declared)
+        exclude = (*exclude, *(g for g in globs if g not in exclude))
+    return declared, exclude
+
+
+def _config_table(directory: Path, config: Config) -> dict[str, object] | None:
+    """The protoforge table of the tree's own protoforge.toml / pyproject.toml, if any."""
+    import tomllib
+
+    from protoforge.breaking.bufyaml import YamlError, decode
+
+    names = ["protoforge.toml", "pyproject.toml"]
+    if config.config_path is not None and config.config_path.name not in names:
+        names.insert(0, config.config_path.name)
+    for name in names:
+        path = directory / name
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(decode(path.read_bytes()))
+        except (YamlError, tomllib.TOMLDecodeError) as exc:
+            raise BaselineError(f"the baseline's {display_path(path)} cannot be read: {exc}")
+        table = data.get("tool", {}).get("protoforge") if name == "pyproject.toml" else data
+        if isinstance(table, dict) and "proto_roots" in table:
+            return table
+    return None
+
+
+def _declared_roots(directory: Path, config: Config) -> tuple[Path, ...] | None:
+    table = _config_table(directory, config)
+    if table is None:
+        return None
+    roots = table.get("proto_roots")
+    if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
+        return None
+    return tuple((directory / root).resolve() for root in roots)
+
+
+def _declared_exclude(directory: Path, config: Config) -> tuple[str, ...]:
+    table = _config_table(directory, config)
+    exclude = table.get("exclude") if table is not None else None
+    if isinstance(exclude, list) and all(isinstance(e, str) for e in exclude):
+        return tuple(exclude)
+    return ()
+
+
+def _buf_yaml_in(directory: Path, roots: tuple[Path, ...]) -> Path | None:
+    from protoforge.breaking.bufconfig import BUF_YAML_NAMES
+
+    for candidate in (directory, *roots):
+        for name in BUF_YAML_NAMES:
+            if (candidate / name).is_file():
+                return candidate / name
+    return None
 
 
 def _kind(spec: str, config: Config) -> tuple[str, str]:
@@ -100,7 +188,7 @@ def _snapshot(path: Path) -> Side:
         files = descriptor_pb2.FileDescriptorSet.FromString(data)
     except DecodeError:
         files = None
-    if files is None or (data and not files.file) or any(not f.name for f in files.file):
+    if files is None or not files.file or any(not f.name for f in files.file):
         raise BaselineError(
             f"{shown} is not a snapshot (a binary FileDescriptorSet)",
             hint="write one with `protoforge snapshot -o FILE`",
@@ -132,11 +220,26 @@ def _compile_tree(
     """Compile the contracts below `roots` with the current config's exclude globs. Diagnostics
     of a materialised git tree are shown as `REF:path:line:col` instead of a temporary path."""
     existing = tuple(root for root in roots if root.is_dir())
-    if not existing:
-        return Side(label, b"", frozenset(), cache_key)
-    contracts = discover_baseline(config, existing, label)
+    contracts = discover_baseline(config, existing, label) if existing else ()
+    if not contracts:
+        raise no_contracts(label, roots, shown_roots)
     data = compile_baseline(contracts, existing, label, config.jobs, shown_roots)
     return Side(label, data, frozenset(c.name for c in contracts), cache_key)
+
+
+def no_contracts(
+    label: str, roots: tuple[Path, ...], shown_roots: dict[Path, str] | None = None
+) -> BaselineError:
+    """An empty baseline is an error, never "no breaking changes": the gate would pass by
+    accident (a wrong path, a ref before the contracts existed, a moved proto root)."""
+    shown = shown_roots or {}
+    where = ", ".join(shown.get(root, display_path(root)) or "." for root in roots)
+    return BaselineError(
+        f"the baseline ({label}) has no contracts (no .proto files below {where}), so there "
+        "is nothing to compare against (this is not the same as 'no changes')",
+        hint="check the --against value; a baseline from before the contracts existed cannot "
+        "be checked",
+    )
 
 
 def discover_baseline(
@@ -193,11 +296,50 @@ def _git_run(
         ) from None
 
 
+CONFIG_FILES = ("protoforge.toml", "pyproject.toml", "buf.yaml", "buf.yml")
+
+
 def _git(ref: str, config: Config) -> Side:
+    """The baseline at a commit, read with the configuration as it was at that commit: a pull
+    request that moves the proto root (and updates proto_roots) is compared against the old
+    root, not against an empty tree."""
     repo, sha, label = resolve_git(ref, config)
     with tempfile.TemporaryDirectory(prefix="protoforge-baseline-") as tmp:
-        roots = _materialise(repo, sha, config.proto_roots, Path(tmp))
-        return _compile_tree(config, roots, label, sha, git_shown_roots(ref, repo, roots, config))
+        tree = Path(tmp) / "tree"
+        roots, exclude = git_layout(repo, sha, config, tree)
+        _materialise(repo, sha, roots, tree)
+        shown = {root: f"{ref}:" + _prefix(root.relative_to(tree).as_posix()) for root in roots}
+        return _compile_tree(replace(config, exclude=exclude), roots, label, sha, shown)
+
+
+def git_layout(
+    repo: Path, sha: str, config: Config, tree: Path
+) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    """(roots below `tree`, exclude globs) of the project at `sha`: its config files at that
+    commit are written below `tree` (at their paths relative to the repository) and read as a
+    directory baseline's are; without any, today's roots and excludes."""
+    project_rel = _relative_root(config.project_dir, repo)
+    if project_rel is None:
+        raise BaselineError(
+            f"the project {display_path(config.project_dir)} is outside the git repository "
+            f"{display_path(repo)}"
+        )
+    wanted = [(project_rel / name).as_posix() for name in CONFIG_FILES]
+    for root in config.proto_roots:  # a v1 module keeps its buf.yaml in the proto root
+        if root.is_relative_to(repo):
+            wanted += [(root.relative_to(repo) / name).as_posix() for name in CONFIG_FILES[2:]]
+    _materialise_files(repo, sha, wanted, tree)
+    project = tree / project_rel
+    project.mkdir(parents=True, exist_ok=True)
+    declared = declared_layout(project, config)
+    if declared is None:
+        roots = tuple(tree / root.relative_to(repo) for root in config.proto_roots)
+        return roots, config.exclude
+    roots, exclude = declared
+    for root in roots:
+        if not root.is_relative_to(tree):
+            raise BaselineError(f"a proto root at {sha[:12]} is outside the git repository")
+    return roots, exclude
 
 
 def resolve_git(ref: str, config: Config) -> tuple[Path, str, str]:
@@ -299,18 +441,30 @@ def read_blobs(repo: Path, blobs: list[str]) -> list[bytes]:
     return contents
 
 
-def _materialise(repo: Path, sha: str, roots: tuple[Path, ...], into: Path) -> tuple[Path, ...]:
-    """Write the .proto files below each root at `sha` to `into/<root relative to repo>`."""
-    result: list[Path] = []
-    for root in roots:
-        rel = root.relative_to(repo).as_posix() if root.is_relative_to(repo) else "."
-        target = into / "tree" / rel if rel != "." else into / "tree"
-        target.mkdir(parents=True, exist_ok=True)
-        result.append(target)
-    wanted = git_listing(repo, sha, roots)
+def _materialise(repo: Path, sha: str, roots: tuple[Path, ...], tree: Path) -> None:
+    """Write the .proto files below each root (a path below `tree`, which stands for the
+    repository) at `sha`."""
+    in_repo = tuple(repo / root.relative_to(tree) for root in roots)
+    wanted = git_listing(repo, sha, in_repo)
     contents = read_blobs(repo, [blob for _, _, blob in wanted])
     for (_, path, _), content in zip(wanted, contents, strict=True):
-        destination = into / "tree" / path
+        destination = tree / path
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_bytes(content)
-    return tuple(result)
+
+
+def _materialise_files(repo: Path, sha: str, paths: list[str], tree: Path) -> None:
+    """Write those of `paths` (relative to the repository) that exist at `sha` below `tree`."""
+    listing = _git_run(["ls-tree", "-z", sha, "--", *paths], repo)
+    entries = []
+    for entry in listing.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if entry:
+            meta, path = entry.split("\t", 1)
+            mode, kind, blob = meta.split()
+            if kind == "blob" and mode != "120000":
+                entries.append((path, blob))
+    contents = read_blobs(repo, [blob for _, blob in entries])
+    for (path, _), content in zip(entries, contents, strict=True):
+        destination = tree / path
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(content)

@@ -1,21 +1,25 @@
 """The project's `buf.yaml` breaking section (v1beta1, v1 and v2), translated for images.
 
 buf reads a module's config from its directory, but protoforge hands buf two descriptor-set images,
-which have no module. So the breaking section is parsed here and passed to buf as a generated v2
-config (`--config '{...}'`), with every path rewritten the way buf sees files in an image: as
-import paths, relative to the proto root. A v2 workspace whose modules carry different breaking
+which have no module. So the breaking section is parsed here and passed to buf as a generated
+config of the same version (`--config '{...}'`: rule IDs and categories keep the meaning buf gives
+them in that version), with every path rewritten the way buf sees files in an image: as import
+paths, relative to the proto root. A v2 workspace whose modules carry different breaking
 sections becomes several groups, each checked by its own buf run over its own files.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protoforge.config import Config, display_path
 from protoforge.errors import ConfigError, Diagnostic
+
+if TYPE_CHECKING:
+    from protoforge.breaking.bufyaml import Document
 
 BUF_YAML_NAMES = ("buf.yaml", "buf.yml")
 VERSIONS = ("v1beta1", "v1", "v2")
@@ -31,22 +35,21 @@ _BREAKING_KEYS = (
 
 @dataclass(frozen=True)
 class BreakingConfig:
-    """One effective breaking configuration, paths already import paths."""
+    """One effective breaking configuration, paths already import paths. `version` is the
+    buf.yaml version it came from: rule IDs and categories mean what buf gives them in that
+    version (FILE_SAME_PACKAGE is FILE-only in v1beta1; FIELD_SAME_CTYPE is a deprecated alias
+    in v1beta1 and v1 and unknown in v2), so buf gets the config in the same version. Without a
+    buf.yaml buf applies its v1 defaults."""
 
     use: tuple[str, ...] = ("FILE",)
     except_: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     ignore_only: tuple[tuple[str, tuple[str, ...]], ...] = ()
     ignore_unstable_packages: bool = False
+    version: str = "v1"
 
     def with_extra_ignores(self, paths: tuple[str, ...]) -> BreakingConfig:
-        return BreakingConfig(
-            self.use,
-            self.except_,
-            tuple(sorted({*self.ignore, *paths})),
-            self.ignore_only,
-            self.ignore_unstable_packages,
-        )
+        return replace(self, ignore=tuple(sorted({*self.ignore, *paths})))
 
     def to_buf_json(self) -> str:
         breaking: dict[str, Any] = {"use": list(self.use)}
@@ -58,7 +61,7 @@ class BreakingConfig:
             breaking["ignore_only"] = {rule: list(paths) for rule, paths in self.ignore_only}
         if self.ignore_unstable_packages:
             breaking["ignore_unstable_packages"] = True
-        return json.dumps({"version": "v2", "breaking": breaking}, sort_keys=True)
+        return json.dumps({"version": self.version, "breaking": breaking}, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class RuleGroup:
 class BufSettings:
     source: Path | None  # the buf.yaml read, None for buf's defaults
     groups: tuple[RuleGroup, ...] = field(default_factory=tuple)
+    # buf.yaml's build excludes (v1beta1/v1 `build.excludes`, v2 `modules[].excludes`) as
+    # import-path globs: buf leaves those files out of its image, so protoforge does too
+    exclude: tuple[str, ...] = ()
 
 
 def find_buf_yaml(config: Config) -> Path | None:
@@ -87,42 +93,104 @@ def find_buf_yaml(config: Config) -> Path | None:
     return None
 
 
+def read_buf_yaml(path: Path) -> Document:
+    """The parsed buf.yaml; ConfigError (exit 2) with file and line for anything unreadable."""
+    from protoforge.breaking.bufyaml import YamlError, decode, parse
+
+    shown = display_path(path)
+    try:
+        document = parse(decode(path.read_bytes()))
+    except YamlError as exc:
+        raise _error(shown, exc.line, exc.message) from None
+    except OSError as exc:
+        raise _error(shown, 0, f"cannot read: {exc.strerror}") from None
+    if not isinstance(document.data, dict):
+        raise _error(shown, 1, "buf.yaml must be a mapping with a `version` key")
+    version = document.data.get("version")
+    if version not in VERSIONS:
+        raise _error(
+            shown,
+            document.line("version") or 1,
+            f"unsupported buf.yaml version {version!r}; expected one of {', '.join(VERSIONS)}",
+        )
+    return document
+
+
+def module_dirs(document: Document, base: Path) -> list[tuple[Path, tuple[Path, ...]]]:
+    """(module or root directory, excluded directories) as buf.yaml lays them out: v1beta1
+    `build.roots` (excludes relative to each root), v1 the directory of buf.yaml, v2 `modules`
+    (paths relative to the workspace)."""
+    data = document.data
+    version = data["version"]
+
+    def paths(value: Any) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    build = data.get("build") if isinstance(data.get("build"), dict) else {}
+    if version == "v1beta1":
+        roots = paths(build.get("roots")) or ["."]
+        excludes = paths(build.get("excludes"))
+        return [
+            ((base / r).resolve(), tuple((base / r / e).resolve() for e in excludes))
+            for r in roots
+        ]
+    if version == "v1":
+        return [(base.resolve(), tuple((base / e).resolve() for e in paths(build.get("excludes"))))]
+    modules = data.get("modules") if isinstance(data.get("modules"), list) else None
+    result = []
+    for module in modules or [{"path": "."}]:
+        if isinstance(module, dict):
+            directory = (base / str(module.get("path", "."))).resolve()
+            excluded = tuple((base / e).resolve() for e in paths(module.get("excludes")))
+            result.append((directory, excluded))
+    return result
+
+
+def exclude_globs(
+    document: Document, base: Path, roots: tuple[Path, ...]
+) -> tuple[str, ...]:
+    """buf.yaml's excluded directories as import-path globs below `roots`."""
+    globs: list[str] = []
+    for _, excluded in module_dirs(document, base):
+        for directory in excluded:
+            for root in roots:
+                if directory == root or root.is_relative_to(directory):
+                    globs.append("*")
+                elif directory.is_relative_to(root):
+                    globs.append(directory.relative_to(root).as_posix() + "/*")
+    return tuple(dict.fromkeys(globs))
+
+
 def load_buf_settings(config: Config) -> BufSettings:
     path = find_buf_yaml(config)
     all_roots = tuple(range(len(config.proto_roots)))
     if path is None:
         return BufSettings(None, (RuleGroup(BreakingConfig(), all_roots),))
-    from protoforge.breaking.yamlsubset import YamlSubsetError, loads
-
-    text = path.read_text(encoding="utf-8")
+    document = read_buf_yaml(path)
+    data = document.data
+    version = data["version"]
     shown = display_path(path)
-    try:
-        data = loads(text)
-    except YamlSubsetError as exc:
-        raise _error(shown, exc.line, exc.message) from None
-    if not isinstance(data, dict):
-        raise _error(shown, 1, "buf.yaml must be a mapping with a `version` key")
-    version = data.get("version")
-    if version not in VERSIONS:
-        raise _error(
-            shown,
-            _line_of(text, "version"),
-            f"unsupported buf.yaml version {version!r}; expected one of {', '.join(VERSIONS)}",
-        )
     base = path.parent
+    exclude = exclude_globs(document, base, config.proto_roots)
     if version == "v2":
-        top = _breaking(data.get("breaking"), shown, text, [base], config)
+        top = _breaking(document, ("breaking",), shown, [base], config, version)
         modules = data.get("modules") or []
         if not isinstance(modules, list):
-            raise _error(shown, _line_of(text, "modules"), "modules must be a list")
+            raise _error(shown, document.line("modules"), "modules must be a list")
         per_root: dict[int, BreakingConfig] = {}
-        for module in modules:
+        for number, module in enumerate(modules):
             if not isinstance(module, dict):
-                raise _error(shown, _line_of(text, "modules"), "each module must be a mapping")
+                raise _error(
+                    shown, document.line("modules", number), "each module must be a mapping"
+                )
             if module.get("breaking") is None:
                 continue
             module_dir = (base / str(module.get("path", "."))).resolve()
-            section = _breaking(module["breaking"], shown, text, [base], config)
+            section = _breaking(
+                document, ("modules", number, "breaking"), shown, [base], config, version
+            )
             for index, root in enumerate(config.proto_roots):
                 if root == module_dir or root.is_relative_to(module_dir):
                     per_root[index] = section
@@ -130,30 +198,32 @@ def load_buf_settings(config: Config) -> BufSettings:
         for index in all_roots:
             grouped.setdefault(per_root.get(index, top), []).append(index)
         groups = tuple(RuleGroup(cfg, tuple(roots)) for cfg, roots in grouped.items())
-        return BufSettings(path, groups)
-    if version == "v1beta1":
-        build = data.get("build") or {}
-        roots = build.get("roots") if isinstance(build, dict) else None
-        bases = [(base / str(root)).resolve() for root in (roots or ["."])]
-    else:
-        bases = [base]
-    section = _breaking(data.get("breaking"), shown, text, bases, config)
-    return BufSettings(path, (RuleGroup(section, all_roots),))
+        return BufSettings(path, groups, exclude)
+    bases = [directory for directory, _ in module_dirs(document, base)]
+    section = _breaking(document, ("breaking",), shown, bases, config, version)
+    return BufSettings(path, (RuleGroup(section, all_roots),), exclude)
 
 
 def _breaking(
-    section: Any, shown: str, text: str, bases: list[Path], config: Config
+    document: Document,
+    at: tuple[str | int, ...],
+    shown: str,
+    bases: list[Path],
+    config: Config,
+    version: str,
 ) -> BreakingConfig:
+    section: Any = document.data
+    for step in at:
+        section = section.get(step) if isinstance(section, dict) else section[step]
     if section is None:
-        return BreakingConfig()
-    line = _line_of(text, "breaking")
+        return BreakingConfig(version=version)
     if not isinstance(section, dict):
-        raise _error(shown, line, "breaking must be a mapping")
+        raise _error(shown, document.line(*at), "breaking must be a mapping")
     for key in section:
         if key not in _BREAKING_KEYS:
             raise _error(
                 shown,
-                _line_of(text, key, after=line),
+                document.line(*at, key),
                 f"unknown key {key!r} in breaking; known: {', '.join(_BREAKING_KEYS)}",
             )
 
@@ -162,29 +232,29 @@ def _breaking(
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise _error(shown, _line_of(text, key, after=line), f"breaking.{key}: expected a list")
+            raise _error(shown, document.line(*at, key), f"breaking.{key}: expected a list")
         return tuple(value)
 
     use = strings("use") or ("FILE",)
     ignore_only_raw = section.get("ignore_only") or {}
     if not isinstance(ignore_only_raw, dict):
-        raise _error(
-            shown, _line_of(text, "ignore_only", after=line), "ignore_only: expected a map"
-        )
+        raise _error(shown, document.line(*at, "ignore_only"), "ignore_only: expected a map")
     ignore_only: list[tuple[str, tuple[str, ...]]] = []
     for rule, paths in sorted(ignore_only_raw.items()):
         if isinstance(paths, str):
             paths = [paths]
         if not isinstance(paths, list):
             raise _error(
-                shown, _line_of(text, rule, after=line), f"ignore_only.{rule}: expected a list"
+                shown,
+                document.line(*at, "ignore_only", rule),
+                f"ignore_only.{rule}: expected a list",
             )
         ignore_only.append((rule, _import_paths(paths, bases, config)))
     unstable = section.get("ignore_unstable_packages", False)
     if not isinstance(unstable, bool):
         raise _error(
             shown,
-            _line_of(text, "ignore_unstable_packages", after=line),
+            document.line(*at, "ignore_unstable_packages"),
             "ignore_unstable_packages: expected true or false",
         )
     return BreakingConfig(
@@ -193,6 +263,7 @@ def _breaking(
         ignore=_import_paths(list(strings("ignore")), bases, config),
         ignore_only=tuple(ignore_only),
         ignore_unstable_packages=unstable,
+        version=version,
     )
 
 
@@ -213,14 +284,6 @@ def _import_paths(paths: list[Any], bases: list[Path], config: Config) -> tuple[
                     mapped.append(absolute.relative_to(root).as_posix())
         result += mapped or [written]
     return tuple(dict.fromkeys(result))
-
-
-def _line_of(text: str, key: str, *, after: int = 0) -> int:
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip().lstrip("- ").strip()
-        if number > after and (stripped.startswith(f"{key}:") or stripped == f"{key}:"):
-            return number
-    return 0
 
 
 def _error(shown: str, line: int, message: str) -> ConfigError:

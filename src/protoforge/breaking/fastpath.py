@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING
 
 from protoforge.breaking.baseline import (
     BaselineError,
-    _dir_roots,
+    baseline_layout,
     _kind,
     _materialise,
     compile_baseline,
@@ -152,6 +152,20 @@ def _disk_tree(
     )
 
 
+def _same_layout_at(repo: Path, sha: str, config: Config) -> bool:
+    """Whether the project at `sha` has today's proto roots and excludes."""
+    import tempfile
+
+    from protoforge.breaking.baseline import git_layout
+
+    with tempfile.TemporaryDirectory(prefix="protoforge-layout-") as tmp:
+        tree = Path(tmp)
+        roots, exclude = git_layout(repo, sha, config, tree)
+        then = [root.relative_to(tree) for root in roots]
+    now = [root.relative_to(repo) if root.is_relative_to(repo) else root for root in config.proto_roots]
+    return then == now and exclude == config.exclude
+
+
 def _git_tree(config: Config, repo: Path, sha: str, label: str) -> Tree | None:
     import fnmatch
 
@@ -189,8 +203,9 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
         directory = Path(value).resolve()
         if not directory.is_dir():
             raise BaselineError(f"baseline directory not found: {value}")
-        roots = tuple(root for root in _dir_roots(directory, config) if root.is_dir())
-        if not roots:
+        declared_roots, exclude = baseline_layout(directory, config)
+        roots = tuple(root for root in declared_roots if root.is_dir())
+        if not roots or exclude != config.exclude:
             return None
         label = f"directory {value}"
         from protoforge.breaking.baseline import discover_baseline
@@ -202,6 +217,8 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
         baseline: Tree | None = _disk_tree(label, roots, baseline_contracts, bool(config.exclude))
     else:
         repo, sha, label = resolve_git(value, config)
+        if not _same_layout_at(repo, sha, config):
+            return None  # the full check reads the baseline with its own layout
         baseline = _git_tree(config, repo, sha, label)
     if baseline is None or not baseline.contracts or current.others != baseline.others:
         return None
@@ -370,7 +387,9 @@ def _compile_baseline(
     if hit is not None:
         return hit
     with tempfile.TemporaryDirectory(prefix="protoforge-baseline-") as tmp:
-        roots = _materialise(repo, sha, config.proto_roots, Path(tmp))
+        tree = Path(tmp)
+        roots = tuple(tree / root.relative_to(repo) for root in config.proto_roots)
+        _materialise(repo, sha, roots, tree)
         shown = git_shown_roots(ref, repo, roots, config)
         image = compile_baseline(contracts(roots), roots, baseline.label, config.jobs, shown)
     files = {f.name: f for f in load_set(image).file} if image else {}
