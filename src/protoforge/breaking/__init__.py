@@ -75,7 +75,9 @@ def _check_full(config: Config, against: str, settings: BufSettings) -> Report:
         cfg = group.config
         if len(settings.groups) > 1:
             # each group checks only its own roots' files: ignore everyone else's
-            others = _names_outside(group.roots, contracts, baseline.names, config)
+            others = names_outside(
+                group.roots, contracts, baseline.names, baseline.root_of, config
+            )
             cfg = cfg.with_extra_ignores(others)
         raw += run_breaking(current.descriptor_set, baseline.descriptor_set, cfg)
     return finish(baseline.label, settings, locator, raw, suppressions, categories)
@@ -104,16 +106,24 @@ def finish(
     )
 
 
-def _names_outside(
+def names_outside(
     roots: tuple[int, ...],
     contracts: tuple[ContractFile, ...],
     baseline_names: frozenset[str],
+    baseline_root_of: dict[str, int] | None,
     config: Config,
 ) -> tuple[str, ...]:
+    """The files of both sides that belong to other modules than the proto roots `roots`: each
+    side's file belongs to the module of its own root (buf compares module by module)."""
     mine = {config.proto_roots[i] for i in roots}
     inside = {c.name for c in contracts if c.root in mine}
     outside = {c.name for c in contracts if c.root not in mine}
-    # a baseline file that is not in the current tree: owned by the root whose tree has its dir
+    if baseline_root_of is not None:
+        inside |= {n for n, i in baseline_root_of.items() if i in roots}
+        outside |= {n for n, i in baseline_root_of.items() if i not in roots}
+        return tuple(sorted(outside - inside))
+    # a snapshot has no roots: a file that is not in the current tree is owned by the root
+    # whose tree has its directory
     for name in baseline_names - inside - outside:
         first = name.split("/")[0]
         if not any((config.proto_roots[i] / first).exists() for i in roots):

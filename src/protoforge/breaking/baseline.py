@@ -39,6 +39,9 @@ class Side:
     descriptor_set: bytes
     names: frozenset[str]  # import paths of this side's own contracts (imports excluded)
     cache_key: str | None = None  # the commit id for a git baseline
+    # import path -> index of its proto root (None for a snapshot, which has no roots): with
+    # several v2 modules, a file belongs to the module of its root on its own side
+    root_of: dict[str, int] | None = None
 
 
 def compile_current(config: Config) -> tuple[Side, tuple[ContractFile, ...]]:
@@ -224,7 +227,8 @@ def _compile_tree(
     if not contracts:
         raise no_contracts(label, roots, shown_roots)
     data = compile_baseline(contracts, existing, label, config.jobs, shown_roots)
-    return Side(label, data, frozenset(c.name for c in contracts), cache_key)
+    root_of = {c.name: roots.index(c.root) for c in contracts}
+    return Side(label, data, frozenset(c.name for c in contracts), cache_key, root_of)
 
 
 def no_contracts(

@@ -49,7 +49,12 @@ class BreakingConfig:
     version: str = "v1"
 
     def with_extra_ignores(self, paths: tuple[str, ...]) -> BreakingConfig:
-        return replace(self, ignore=tuple(sorted({*self.ignore, *paths})))
+        """buf refuses an ignore path inside another one: keep only the outermost."""
+        merged = {*self.ignore, *paths}
+        outermost = {
+            p for p in merged if not any(p != q and p.startswith(q + "/") for q in merged)
+        }
+        return replace(self, ignore=tuple(sorted(outermost)))
 
     def to_buf_json(self) -> str:
         breaking: dict[str, Any] = {"use": list(self.use)}

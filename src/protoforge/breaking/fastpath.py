@@ -310,7 +310,7 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
     current_bytes = _serialize(current_full, targets, kept, stubbed)
     baseline_bytes = _serialize(baseline_full, targets, kept, stubbed)
 
-    from protoforge.breaking import _names_outside, finish
+    from protoforge.breaking import finish, names_outside
     from protoforge.breaking.runner import run_breaking
 
     locator = Locator(config, current_contracts, current_bytes)
@@ -318,8 +318,9 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
     for group in settings.groups:
         cfg = group.config
         if len(settings.groups) > 1:
-            others = _names_outside(
-                group.roots, current_contracts, frozenset(baseline.contracts), config
+            root_of = {name: entry[0] for name, entry in baseline.contracts.items()}
+            others = names_outside(
+                group.roots, current_contracts, frozenset(baseline.contracts), root_of, config
             )
             cfg = cfg.with_extra_ignores(others)
         raw += run_breaking(current_bytes, baseline_bytes, cfg)
