@@ -3,6 +3,7 @@ categories through buf.yaml (v1 and v2), locations in the project's own paths, e
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -302,3 +303,46 @@ def test_compile_errors_name_the_side(tmp_path: Path) -> None:
     assert current_side.code == 2
     assert "the current contracts do not compile" in current_side.stderr
     assert f'{SHOWN}:8:1: error: Expected ";"' in current_side.stderr
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["fast", "full"])
+def test_empty_baselines_are_exit_2_never_a_pass(tmp_path: Path, full: bool) -> None:
+    """A baseline without contracts would make the gate pass by accident."""
+    base = git_project(tmp_path / "repo", {ORDERS: ORDERS_V1})
+    flags = ("--full",) if full else ()
+    (tmp_path / "empty.binpb").write_bytes(b"")
+    (tmp_path / "empty-dir").mkdir()
+    empty_tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree
+    commit = git(base, "commit-tree", empty_tree, "-m", "before the contracts").strip()
+    git(base, "branch", "no-contracts", commit)
+    for against in (str(tmp_path / "empty.binpb"), str(tmp_path / "empty-dir"), "no-contracts"):
+        result = check(base, "--against", against, *flags)
+        assert result.code == 2, (against, result.output)
+        assert "no contracts" in result.stderr or "not a snapshot" in result.stderr
+        assert "no breaking changes" not in result.output
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["fast", "full"])
+def test_a_moved_proto_root_is_read_with_the_config_at_the_ref(tmp_path: Path, full: bool) -> None:
+    """`git mv proto api` + proto_roots = ["api"] in the same change that deletes an RPC and a
+    field: the baseline is read at its own root, and both deletions are reported."""
+    base = git_project(tmp_path, {ORDERS: ORDERS_V1})
+    git(base, "mv", "proto", "api")
+    (base / "protoforge.toml").write_text('proto_roots = ["api"]\nout = "gen"\n')
+    edited = ORDERS_V1.replace("  string note = 3;\n", "").replace(
+        "  rpc DeleteOrder(Order) returns (Order);\n", ""
+    )
+    write_files(base, {f"api/{ORDERS}": edited})
+    result = check(base, "--against", "main", "--format", "json", *(("--full",) if full else ()))
+    assert result.code == 1, result.output
+    assert {"RPC_NO_DELETE", "FIELD_NO_DELETE"} <= rules(json.loads(result.stdout))
+
+
+def test_non_utf8_contracts_are_exit_2_with_position(tmp_path: Path) -> None:
+    base = git_project(tmp_path, {ORDERS: ORDERS_V1})
+    path = base / "proto" / ORDERS
+    path.write_bytes(path.read_bytes().replace(b"message Order", b"// caf\xe9\nmessage Order"))
+    for flags in ((), ("--full",)):
+        result = check(base, "--against", "main", *flags)
+        assert result.code == 2, result.output
+        assert f"{SHOWN}:4:7: error: invalid UTF-8 byte 0xe9" in result.output

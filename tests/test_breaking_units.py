@@ -12,12 +12,12 @@ import pytest
 from protoforge.breaking.bufconfig import load_buf_settings
 from protoforge.breaking.changelog import next_version
 from protoforge.breaking.runner import BufError, find_buf
-from protoforge.breaking.yamlsubset import YamlSubsetError, loads
+from protoforge.breaking.bufyaml import parse
 from protoforge.config import config_from_mapping
 from protoforge.errors import ConfigError
 
 
-def test_yaml_subset_reads_buf_yaml_shapes() -> None:
+def test_buf_yaml_reader_keeps_lines() -> None:
     text = """
 version: v2   # comment
 modules:
@@ -32,26 +32,52 @@ breaking:
   ignore_unstable_packages: true
   except: []
 """
-    assert loads(text) == {
-        "version": "v2",
-        "modules": [{"path": "proto", "breaking": {"use": ["FILE", "WIRE"]}}],
-        "breaking": {
-            "use": ["PACKAGE"],
-            "ignore_only": {"FIELD_SAME_TYPE": ["a/b.proto"]},
-            "ignore_unstable_packages": True,
-            "except": [],
-        },
-    }
+    document = parse(text)
+    assert document.data["modules"] == [{"path": "proto", "breaking": {"use": ["FILE", "WIRE"]}}]
+    assert document.data["breaking"]["ignore_only"] == {"FIELD_SAME_TYPE": ["a/b.proto"]}
+    assert document.line("modules", 0, "breaking", "use") == 6
+    assert document.line("breaking", "use") == 8
+    assert document.line("breaking", "except") == 13
+    assert document.line("breaking", "nothing") == 7  # the nearest parent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\ufeffversion: v1\nbreaking:\n  use: [FILE]\n",  # a BOM
+        "version: v1\nbreaking:\n  use: [FILE]\n...\n",  # an end marker
+        "version:\tv1\nbreaking:\n  use:\t[FILE]\n",  # a tab after a colon
+        "version: v1\nbreaking:\n  use: [\n    FILE,\n  ]\n",  # a multi-line flow list
+    ],
+)
+def test_buf_yaml_that_buf_accepts_is_read(text: str, tmp_path: Path) -> None:
+    (tmp_path / "proto").mkdir()
+    (tmp_path / "buf.yaml").write_bytes(text.encode())
+    config = config_from_mapping({"proto_roots": ["proto"], "out": "gen"}, tmp_path)
+    [group] = load_buf_settings(config).groups
+    assert (group.config.version, group.config.use) == ("v1", ("FILE",))
 
 
 @pytest.mark.parametrize(
     ("text", "line"),
-    [("a: 1\n  b: 2\n", 2), ("a: &anchor 1\nb: *anchor\n", 1), ("a: [1, 2\n", 1)],
+    [
+        (b"version: v1\nbreaking:\n  use: [FILE]\n  ignore: 3\n", 4),
+        (b"version: v1\nbreaking:\n  use: [FILE]\n  bogus: 1\n", 4),
+        (b"version: v2\nmodules:\n  - path: a\n    breaking:\n      use: 3\n", 5),
+        (b"version: v1\nbreaking:\n  use: [FILE\n", 4),
+        (b"version: v1\n# caf\xe9\nbreaking: {}\n", 2),
+    ],
 )
-def test_yaml_subset_rejects_with_line(text: str, line: int) -> None:
-    with pytest.raises(YamlSubsetError) as caught:
-        loads(text)
-    assert caught.value.line == line
+def test_buf_yaml_errors_point_at_the_failing_line(
+    text: bytes, line: int, tmp_path: Path
+) -> None:
+    (tmp_path / "proto").mkdir()
+    (tmp_path / "buf.yaml").write_bytes(text)
+    config = config_from_mapping({"proto_roots": ["proto"], "out": "gen"}, tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        load_buf_settings(config)
+    assert caught.value.exit_code == 2
+    assert caught.value.diagnostics[0].line == line, caught.value.diagnostics
 
 
 def test_missing_buf_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,6 +105,10 @@ def test_v1beta1_roots_and_v2_module_paths_become_import_paths(tmp_path: Path) -
         "version": "v2",
         "breaking": {"use": ["WIRE"], "ignore_only": {"FIELD_SAME_TYPE": ["acme"]}},
     }
+    (tmp_path / "buf.yaml").write_text("version: v1\nbreaking:\n  use: [FIELD_SAME_CTYPE]\n")
+    [group] = load_buf_settings(config).groups
+    # a deprecated v1 ID goes to buf in a v1 config, where it keeps its meaning
+    assert json.loads(group.config.to_buf_json())["version"] == "v1"
     (tmp_path / "buf.yaml").write_text("version: v3\n")
     with pytest.raises(ConfigError) as caught:
         load_buf_settings(config)

@@ -44,8 +44,34 @@ class Side:
     root_of: dict[str, int] | None = None
 
 
+def check_utf8(shown: str, data: bytes, side: str) -> None:
+    """buf reads contracts as UTF-8 and rejects other bytes (even in a comment): so does
+    check-breaking, as an input error at the byte's line and column."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        raise CompileError(
+            f"{side} do not compile: a contract is not valid UTF-8",
+            diagnostics=(
+                Diagnostic(
+                    shown,
+                    line,
+                    column,
+                    "error",
+                    f"invalid UTF-8 byte 0x{data[exc.start]:02x} (buf reads contracts as UTF-8)",
+                ),
+            ),
+            hint="save the file as UTF-8",
+        ) from None
+
+
 def compile_current(config: Config) -> tuple[Side, tuple[ContractFile, ...]]:
     contracts = discover(config)
+    for contract in contracts:
+        check_utf8(contract.display, contract.path.read_bytes(), "the current contracts")
     data = compile_current_subset(config, contracts)
     names = frozenset(c.name for c in contracts)
     return Side("current contracts", data, names), contracts
@@ -226,6 +252,10 @@ def _compile_tree(
     contracts = discover_baseline(config, existing, label) if existing else ()
     if not contracts:
         raise no_contracts(label, roots, shown_roots)
+    shown = shown_roots or {}
+    for contract in contracts:
+        where = f"{shown[contract.root]}{contract.name}" if contract.root in shown else None
+        check_utf8(where or contract.display, contract.path.read_bytes(), f"the baseline ({label})")
     data = compile_baseline(contracts, existing, label, config.jobs, shown_roots)
     root_of = {c.name: roots.index(c.root) for c in contracts}
     return Side(label, data, frozenset(c.name for c in contracts), cache_key, root_of)

@@ -225,6 +225,10 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
 
     names = set(current.contracts) | set(baseline.contracts)
     changed = {n for n in names if _blob(current, n) != _blob(baseline, n)}
+    if not all(_is_utf8(t) for t in current.texts.values()) or not all(
+        _is_utf8(t) for t in baseline.read(n for n in changed if n in baseline.contracts).values()
+    ):
+        return None  # the full check says where
     directives = {n for n, text in current.texts.items() if DIRECTIVE.encode() in text}
     if not changed:
         return _unchanged(config, settings, label, current_contracts, directives)
@@ -325,6 +329,14 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
             cfg = cfg.with_extra_ignores(others)
         raw += run_breaking(current_bytes, baseline_bytes, cfg)
     return finish(label, settings, locator, raw, suppressions, categories)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _blob(tree: Tree, name: str) -> str | None:
