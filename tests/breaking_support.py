@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Result, make_project, run_cli, write_files
 
 GIT_ENV = {
@@ -44,6 +45,16 @@ ORDERS_V1 = """
       rpc DeleteOrder(Order) returns (Order);
     }
 """
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """check-breaking caches baselines in the user's cache directory: keep the tests' own."""
+    cache = tmp_path_factory.getbasetemp() / "protoforge-cache"
+    monkeypatch.setenv("PROTOFORGE_CACHE_DIR", str(cache))
+    return cache
 
 
 def git(repo: Path, *args: str) -> str:

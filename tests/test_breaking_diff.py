@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from breaking_support import ORDERS_V1, change, git_project
+from breaking_support import ORDERS_V1, change, git_project, isolated_cache  # noqa: F401
 from conftest import run_cli
 
 ORDERS = "acme/orders/v1/orders.proto"

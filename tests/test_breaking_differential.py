@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from breaking_support import Pair, compare_with_buf, mutation_pair
+from breaking_support import Pair, compare_with_buf, isolated_cache, mutation_pair  # noqa: F401
 
 TOML = 'proto_roots = ["."]\nout = "gen"\n'
 PROTO_TOML = 'proto_roots = ["proto"]\nout = "gen"\n'

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from breaking_support import git, git_project
+from conftest import run_cli
+from breaking_support import git, git_project, isolated_cache  # noqa: F401
 
 from protoforge.breaking import _check_full, basecache, check_breaking, fastpath
 from protoforge.breaking.bufconfig import load_buf_settings
@@ -304,7 +305,7 @@ def test_baseline_cache_by_commit(repo: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.chdir(repo)
     reset(repo)
     config = load_config(repo / "protoforge.toml")
-    shutil.rmtree(repo / ".protoforge-cache", ignore_errors=True)
+    shutil.rmtree(basecache.directory(config), ignore_errors=True)
     settings = load_buf_settings(config)
     EDITS["rename-field"](repo / "proto")
     try:
@@ -338,3 +339,15 @@ def test_excluded_file_change_falls_back(tmp_path: Path, monkeypatch: pytest.Mon
     (base / "proto/vendor/x.proto").write_text('syntax = "proto3";\nmessage X {}\n')
     config = load_config(base / "protoforge.toml")
     assert fastpath.check(config, "main", load_buf_settings(config)) is None
+
+
+def test_the_cache_is_not_in_the_project(tmp_path: Path, isolated_cache: Path) -> None:
+    """check-breaking leaves nothing in the project: the baseline cache is in the user's cache
+    directory (here PROTOFORGE_CACHE_DIR)."""
+    base = git_project(tmp_path / "project", {"a/v1/a.proto": 'syntax = "proto3";\npackage a.v1;\nmessage A { string x = 1; }\n'})
+    (base / "proto/a/v1/a.proto").write_text('syntax = "proto3";\npackage a.v1;\nmessage A {}\n')
+    before = set(base.iterdir())
+    result = run_cli("check-breaking", "--against", "main", cwd=base)
+    assert result.code == 1, result.output
+    assert set(base.iterdir()) == before
+    assert list((isolated_cache / "breaking-baselines").glob("*.binpb"))

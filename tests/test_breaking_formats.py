@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 
 import jsonschema
 import pytest
-from breaking_support import ORDERS_V1, change, check, git_project
+from breaking_support import ORDERS_V1, change, check, git_project, isolated_cache  # noqa: F401
 from conftest import Result
 
 ORDERS = "acme/orders/v1/orders.proto"

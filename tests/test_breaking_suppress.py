@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from breaking_support import ORDERS_V1, change, check, check_json, git_project
+from breaking_support import ORDERS_V1, change, check, check_json, git_project, isolated_cache  # noqa: F401
 
 ORDERS = "acme/orders/v1/orders.proto"
 SHOWN = f"proto/{ORDERS}"
