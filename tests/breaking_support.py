@@ -283,6 +283,7 @@ class MFile:
     messages: list[MMessage]
     enums: list[MEnum]
     services: list[tuple[str, list[MRpc]]]
+    module: int = 0  # with two v2 modules: which one holds the file (stable across edits)
 
     def full(self, name: str) -> str:
         return f".{self.package}.{name}" if self.package else f".{name}"
@@ -334,7 +335,18 @@ def generate_model(rng: random.Random, *, odd_names: bool = False) -> list[MFile
             for r in range(rng.randint(1, 3))
         ]
         services = [(f"Service{index}", rpcs)] if rng.random() < 0.7 else []
-        files.append(MFile(f"{directory}/{stem}.proto", package, "proto3", options, messages, [enum], services))
+        files.append(
+            MFile(
+                f"{directory}/{stem}.proto",
+                package,
+                "proto3",
+                options,
+                messages,
+                [enum],
+                services,
+                module=index % 2,
+            )
+        )
     # a cross-file reference: the last file uses the first file's message
     if len(files) > 1:
         files[-1].messages[0].fields.append(
@@ -692,9 +704,8 @@ def layout_tree(
             "v2", rng, files, f"{root}/"
         )
     else:  # two modules, the second one with its own breaking section
-        first = [f for i, f in enumerate(files) if i % 2 == 0]
         for f in files:
-            side = root if f in first else "more"
+            side = root if f.module == 0 else "more"
             tree[f"{side}/{f.path}"] = render_file(f, files)
         toml_roots = f'["{root}", "more"]'
         module = breaking_yaml("v2", rng, files, "more/").replace("\n", "\n    ").rstrip()
@@ -715,6 +726,10 @@ def mutation_pair(seed: int) -> Pair:
     current = _copy(previous)
     edits = [mutate(current, rng) for _ in range(rng.randint(1, 3))]
     layout = rng.choice(LAYOUTS)
+    if layout == "v2-two-modules" and any(
+        {f.module for f in side} != {0, 1} for side in (previous, current)
+    ):
+        layout = "v2"  # buf refuses a module without files
     state = rng.getstate()
     current_tree = layout_tree(current, layout, rng)
     rng.setstate(state)  # the same buf.yaml on both sides (unless the layout changes)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from protoforge.breaking.bufconfig import BufSettings
     from protoforge.breaking.changelog import Changelog
@@ -71,12 +71,24 @@ def _check_full(config: Config, against: str, settings: BufSettings) -> Report:
     )
     baseline = resolve_baseline(against, config)
     raw = []
+    imports: dict[str, set[str]] = {}
+    if len(settings.groups) > 1:
+        from protoforge.breaking.descriptors import load_set
+
+        for data in (current.descriptor_set, baseline.descriptor_set):
+            for proto_file in load_set(data).file:
+                imports.setdefault(proto_file.name, set()).update(proto_file.dependency)
     for group in settings.groups:
         cfg = group.config
         if len(settings.groups) > 1:
-            # each group checks only its own roots' files: ignore everyone else's
+            # each group checks only its own roots' files and what they import
             others = names_outside(
-                group.roots, contracts, baseline.names, baseline.root_of, config
+                group.roots,
+                contracts,
+                baseline.names,
+                baseline.root_of,
+                config,
+                lambda name: imports.get(name, ()),
             )
             cfg = cfg.with_extra_ignores(others)
         raw += run_breaking(current.descriptor_set, baseline.descriptor_set, cfg)
@@ -112,15 +124,24 @@ def names_outside(
     baseline_names: frozenset[str],
     baseline_root_of: dict[str, int] | None,
     config: Config,
+    imports: Callable[[str], Iterable[str]],
 ) -> tuple[str, ...]:
-    """The files of both sides that belong to other modules than the proto roots `roots`: each
-    side's file belongs to the module of its own root (buf compares module by module)."""
+    """The files of both sides that a module's buf run must ignore. buf compares module by
+    module, each under its own rules, over the module's files *and the files they import*
+    (from other modules too): so a module checks its own files (each side's file belongs to the
+    module of its own root) and, on either side, everything they import."""
     mine = {config.proto_roots[i] for i in roots}
     inside = {c.name for c in contracts if c.root in mine}
     outside = {c.name for c in contracts if c.root not in mine}
     if baseline_root_of is not None:
         inside |= {n for n, i in baseline_root_of.items() if i in roots}
         outside |= {n for n, i in baseline_root_of.items() if i not in roots}
+        stack = list(inside)
+        while stack:
+            for imported in imports(stack.pop()):
+                if imported not in inside:
+                    inside.add(imported)
+                    stack.append(imported)
         return tuple(sorted(outside - inside))
     # a snapshot has no roots: a file that is not in the current tree is owned by the root
     # whose tree has its directory

@@ -324,7 +324,15 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
         if len(settings.groups) > 1:
             root_of = {name: entry[0] for name, entry in baseline.contracts.items()}
             others = names_outside(
-                group.roots, current_contracts, frozenset(baseline.contracts), root_of, config
+                group.roots,
+                current_contracts,
+                frozenset(baseline.contracts),
+                root_of,
+                config,
+                lambda name: (
+                    *imports_of(name, scans_current),
+                    *imports_of(name, scans_baseline),
+                ),
             )
             cfg = cfg.with_extra_ignores(others)
         raw += run_breaking(current_bytes, baseline_bytes, cfg)
