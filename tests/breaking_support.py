@@ -179,7 +179,9 @@ def protoforge_keys(current: Path, against: str, *extra: str) -> tuple[int, set[
     return result.code, keys
 
 
-def compare_with_buf(pair: Pair, base: Path, *, git_too: bool = False) -> set[Key]:
+def compare_with_buf(
+    pair: Pair, base: Path, *, git_too: bool = False, diff_too: bool = False
+) -> set[Key]:
     """Run buf and protoforge (fast path and --full, directory baseline and optionally the same
     previous tree as a git commit) on `pair`; assert they agree; return buf's findings."""
     previous = write_tree(base / "previous", pair.previous)
@@ -189,6 +191,10 @@ def compare_with_buf(pair: Pair, base: Path, *, git_too: bool = False) -> set[Ke
         ours_code, ours = protoforge_keys(current, str(previous), *extra)
         assert ours == expected, _explain(pair.name, extra, expected, ours)
         assert ours_code == (1 if expected else 0)
+    if diff_too:  # the changelog calls the change major exactly when buf finds something
+        result = run_cli("diff", "--against", str(previous), "--format", "json", cwd=current)
+        assert result.code == 0, result.output
+        assert (json.loads(result.stdout)["level"] == "major") == bool(expected), result.stdout
     if git_too:
         repo = base / "repo"
         write_tree(repo, pair.previous)

@@ -92,3 +92,39 @@ def test_text_and_markdown(repo: Path) -> None:
     assert "- removed rpc `acme.orders.v1.OrderService.DeleteOrder`" in markdown.stdout
     bad = run_cli("diff", "--against", "main", "--semver", "one", cwd=repo)
     assert bad.code == 2 and "--semver expects a version" in bad.stderr
+
+
+def test_classification_follows_the_project_rules(tmp_path: Path) -> None:
+    """Under WIRE_JSON a go_package change and a renamed-in-place enum value are not breaking for
+    buf, so diff does not call them major (it used to say 2.0.0); under FILE they are."""
+    base = git_project(
+        tmp_path, {ORDERS: ORDERS_V1}, {"buf.yaml": "version: v1\nbreaking:\n  use: [WIRE]\n"}
+    )
+    edited = ORDERS_V1.replace("STATUS_OPEN = 1;", "STATUS_OPENED = 1;").replace(
+        "package acme.orders.v1;", 'package acme.orders.v1;\n    option go_package = "x/y";'
+    )
+    change(base, {ORDERS: edited})
+    assert run_cli("check-breaking", "--against", "main", cwd=base).code == 0
+    document = diff(base, "--semver", "1.4.2")
+    assert document["level"] != "major" and document["recommended_version"] == "1.5.0"
+    assert ("minor", "renamed", "enum_value", "acme.orders.v1.Status.STATUS_OPENED") in entries(
+        document
+    )
+    (base / "buf.yaml").write_text("version: v1\nbreaking:\n  use: [FILE]\n")
+    assert run_cli("check-breaking", "--against", "main", cwd=base).code == 1
+    document = diff(base, "--semver", "1.4.2")
+    assert document["recommended_version"] == "2.0.0"
+    changes = document["changes"]
+    assert isinstance(changes, list)
+    renamed = next(c for c in changes if c["action"] == "renamed")
+    assert renamed["level"] == "major" and renamed["rules"] == ["ENUM_VALUE_SAME_NAME"]
+    assert renamed["detail"] == "name: STATUS_OPEN -> STATUS_OPENED"
+
+
+def test_semver_zero_major_convention(repo: Path) -> None:
+    change(repo, {ORDERS: ORDERS_V1.replace("rpc DeleteOrder(Order) returns (Order);", "")})
+    assert diff(repo, "--semver", "0.3.9")["recommended_version"] == "0.4.0"
+    bumped = diff(repo, "--semver", "v0.3.9", "--breaking-bumps-major")
+    assert bumped["recommended_version"] == "v1.0.0"
+    assert diff(repo, "--semver", "1.3.9")["recommended_version"] == "2.0.0"
+    change(repo, {ORDERS: ORDERS_V1})

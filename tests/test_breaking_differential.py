@@ -151,7 +151,7 @@ HAND_WRITTEN = [
 
 @pytest.mark.parametrize("pair", HAND_WRITTEN, ids=lambda p: p.name)
 def test_hand_written_pairs_agree_with_buf(pair: Pair, tmp_path: Path) -> None:
-    compare_with_buf(pair, tmp_path, git_too=True)
+    compare_with_buf(pair, tmp_path, git_too=True, diff_too=True)
 
 
 DEFAULT_SEEDS = 30

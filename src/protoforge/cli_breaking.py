@@ -124,10 +124,19 @@ def diff(
     output_format: Annotated[
         DiffFormat, typer.Option("--format", "-f", help="Output format.")
     ] = DiffFormat.text,
+    breaking_bumps_major: Annotated[
+        bool,
+        typer.Option(
+            "--breaking-bumps-major",
+            help="With --semver 0.x: recommend a major bump (1.0.0) for breaking changes "
+            "instead of semver's 0.x convention (breaking -> minor while the major is 0).",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """The API changelog against the baseline: every added, removed and changed service, RPC,
-    message, field, enum and value, each classified major / minor / patch."""
+    """The API changelog against the baseline: every added, removed, renamed and changed
+    service, RPC, message, field, enum and value, classified major (buf reports it as breaking
+    under the project's buf.yaml, as check-breaking does) / minor / patch."""
 
     def body() -> int:
         from protoforge.breaking import changelog
@@ -135,7 +144,11 @@ def diff(
 
         settings = load(config)
         log = changelog(settings, against)
-        recommended = next_version(semver, log.level) if semver is not None else None
+        recommended = (
+            next_version(semver, log.level, major_in_zero=breaking_bumps_major)
+            if semver is not None
+            else None
+        )
         typer.echo(render(log, output_format.value, semver, recommended), nl=False)
         return ExitCode.OK
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from protoforge.breaking.baseline import Side
     from protoforge.breaking.bufconfig import BufSettings
     from protoforge.breaking.changelog import Changelog
     from protoforge.breaking.findings import Locator, Report
@@ -55,12 +56,25 @@ def with_buf_excludes(config: Config, settings: BufSettings) -> Config:
 
 
 def _check_full(config: Config, against: str, settings: BufSettings) -> Report:
-    from protoforge.breaking import suppress
     from protoforge.breaking.baseline import compile_current, resolve_baseline
+
+    current, contracts = compile_current(config)
+    return _compare(config, settings, current, contracts, lambda: resolve_baseline(against, config))
+
+
+def _compare(
+    config: Config,
+    settings: BufSettings,
+    current: Side,
+    contracts: tuple[ContractFile, ...],
+    resolve: Callable[[], Side],
+) -> Report:
+    """buf's findings between two compiled sides (the baseline is resolved after the current
+    side's suppression comments are validated)."""
+    from protoforge.breaking import suppress
     from protoforge.breaking.findings import Locator
     from protoforge.breaking.runner import rule_catalog, run_breaking
 
-    current, contracts = compile_current(config)
     locator = Locator(config, contracts, current.descriptor_set)
 
     def categories() -> dict[str, tuple[str, ...]]:
@@ -69,7 +83,7 @@ def _check_full(config: Config, against: str, settings: BufSettings) -> Report:
     suppressions = suppress.collect(
         current.descriptor_set, current.names, locator.place_import_path, categories
     )
-    baseline = resolve_baseline(against, config)
+    baseline = resolve()
     raw = []
     imports: dict[str, set[str]] = {}
     if len(settings.groups) > 1:
@@ -161,12 +175,18 @@ def snapshot(config: Config) -> bytes:
 
 
 def changelog(config: Config, against: str) -> Changelog:
-    """Every added, removed and changed API element between the baseline and the contracts."""
+    """Every added, removed and changed API element between the baseline and the contracts,
+    classified by buf's findings under the project's buf.yaml (the same findings as
+    check-breaking): one source of truth for "is this breaking"."""
     from protoforge.breaking.baseline import compile_current, resolve_baseline
+    from protoforge.breaking.bufconfig import load_buf_settings
     from protoforge.breaking.changelog import compare
     from protoforge.breaking.findings import Locator
 
+    settings = load_buf_settings(config)
+    config = with_buf_excludes(config, settings)
     current, contracts = compile_current(config)
     baseline = resolve_baseline(against, config)
+    report = _compare(config, settings, current, contracts, lambda: baseline)
     locator = Locator(config, contracts, current.descriptor_set)
-    return compare(baseline, current, locator.place_import_path)
+    return compare(baseline, current, locator.place_import_path, report)

@@ -1,16 +1,19 @@
-"""`protoforge diff`: the full API changelog between two FileDescriptorSets, computed in Python.
+"""`protoforge diff`: the full API changelog between two FileDescriptorSets.
 
-Elements are compared by full name (a rename is a removal plus an addition). Each change is
-classified like buf's FILE category, the default breaking rule set:
+The list of changes is computed in Python; whether a change is breaking is buf's answer, under
+the project's buf.yaml, exactly as `check-breaking` gives it (one source of truth):
 
-- major: anything removed; a changed field (number, type, cardinality, oneof, json_name), RPC
-  (request/response type, streaming, idempotency level), enum value number, package, syntax, a
-  declaration moved to another file, or a changed option that buf's FILE rules guard
-  (go_package, java_package, jstype, ctype, ...);
-- minor: anything added;
-- patch: any other option change (e.g. `deprecated`).
+- major: a change that an (unsuppressed) buf finding points at; a finding that points at no
+  listed change is listed on its own, so the changelog never hides why it is major;
+- minor: anything added, removed or changed that buf does not report (e.g. a rename under WIRE);
+- patch: an option change that buf does not report (e.g. `deprecated`).
 
-The recommended next version is major for any major change, minor for additions, patch otherwise.
+Elements are identified the way buf identifies them: messages, enums, services and RPCs by full
+name, fields by number within their message and enum values by number within their enum, so a
+field or an enum value renamed in place is one "renamed" change, not a removal and an addition.
+
+The recommended next version follows semver, with its 0.x convention: while the major version is
+0, a breaking change bumps the minor version (unless asked to bump the major).
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from protoforge.breaking.baseline import Side
+from protoforge.breaking.findings import Finding, Report
 from protoforge.breaking.descriptors import elements, line_of, load_set
 from protoforge.errors import ProtoforgeError
 
@@ -71,10 +75,13 @@ class Change:
     path: str  # display path in the project
     line: int
     name: str  # full name
-    kind: str  # file, service, rpc, message, field, oneof, enum, enum_value, extension
-    action: str  # added, removed, changed
+    # file, service, rpc, message, field, oneof, enum, enum_value, extension; "finding" for a
+    # buf finding that points at no listed change
+    kind: str
+    action: str  # added, removed, renamed, changed; "breaking" for a finding
     level: str  # major, minor, patch
     detail: str
+    rules: tuple[str, ...] = ()  # buf's rules that report this change as breaking
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,58 @@ class _Element:
     parent: str
 
 
-def compare(baseline: Side, current: Side, display: Callable[[str], str]) -> Changelog:
+def compare(
+    baseline: Side, current: Side, display: Callable[[str], str], report: Report
+) -> Changelog:
+    changes = _changes(baseline, current, display)
+    breaking = report.breaking
+    matched: set[Finding] = set()
+    classified: list[Change] = []
+    for change in changes:
+        hits = [f for f in breaking if _points_at(f, change)]
+        matched.update(hits)
+        if hits:
+            rules = tuple(sorted({f.rule for f in hits}))
+            classified.append(replace(change, level="major", rules=rules))
+        elif change.action == "added":
+            classified.append(replace(change, level="minor"))
+        elif change.detail.startswith("option "):
+            classified.append(replace(change, level="patch"))
+        else:
+            classified.append(replace(change, level="minor"))
+    for finding in breaking:
+        if finding not in matched:
+            classified.append(
+                Change(
+                    finding.path,
+                    finding.line,
+                    finding.rule,
+                    "finding",
+                    "breaking",
+                    "major",
+                    finding.message,
+                    (finding.rule,),
+                )
+            )
+    return Changelog(baseline.label, tuple(sorted(classified)))
+
+
+def _points_at(finding: Finding, change: Change) -> bool:
+    """Whether buf's finding is about this change: same file, and the same line or the
+    element's (short) name quoted in the message."""
+    if finding.path != change.path:
+        return False
+    if change.detail.startswith("option "):  # only the rule that guards this option
+        option = change.detail.removeprefix("option ").split(":", 1)[0]
+        guarded = option.removeprefix("no_").upper()
+        return guarded in finding.rule or (option == "ctype" and "CPP_STRING" in finding.rule)
+    if change.line and finding.line == change.line:
+        return True
+    short = change.name if change.kind == "file" else change.name.rsplit(".", 1)[-1]
+    return f'"{short}"' in finding.message
+
+
+def _changes(baseline: Side, current: Side, display: Callable[[str], str]) -> list[Change]:
     old = _index(baseline)
     new = _index(current)
     changes: list[Change] = []
@@ -133,10 +191,10 @@ def compare(baseline: Side, current: Side, display: Callable[[str], str]) -> Cha
                 if dict(after.attributes).get(name, "") != value
             ]
             if details:
+                renamed = len(details) == 1 and details[0].startswith("name: ")
+                action = "renamed" if renamed else "changed"
                 changes.append(
-                    Change(
-                        path, line, after.name, after.kind, "changed", "major", "; ".join(details)
-                    )
+                    Change(path, line, after.name, after.kind, action, "major", "; ".join(details))
                 )
             for option in sorted(before.options.keys() | after.options.keys()):
                 was, now = (
@@ -157,7 +215,7 @@ def compare(baseline: Side, current: Side, display: Callable[[str], str]) -> Cha
                         f"option {option}: {was} -> {now}",
                     )
                 )
-    return Changelog(baseline.label, tuple(sorted(changes)))
+    return changes
 
 
 def _index(side: Side) -> dict[str, _Element]:
@@ -187,7 +245,14 @@ def _index(side: Side) -> dict[str, _Element]:
                 parent_key = f"service {parent}"
             elif kind == "enum_value":
                 parent_key = f"enum {parent}"
-            index[f"{kind} {full}"] = _Element(
+            key = f"{kind} {full}"
+            if kind == "field":  # buf compares fields by number, enum values by number
+                key = f"field {parent}#{element.number}"
+            elif kind == "enum_value":
+                key = f"enum_value {parent}#{element.number}"
+            if key in index:  # an enum value alias: keep the first name
+                continue
+            index[key] = _Element(
                 kind,
                 full,
                 proto_file.name,
@@ -206,7 +271,7 @@ def _attributes(kind: str, element: Any, file: str) -> tuple[tuple[str, str], ..
         if element.proto3_optional:
             label = "optional (explicit presence)"
         attributes = [
-            ("number", str(element.number)),
+            ("name", element.name),
             ("type", type_name),
             ("label", label),
             ("json_name", element.json_name),
@@ -224,7 +289,7 @@ def _attributes(kind: str, element: Any, file: str) -> tuple[tuple[str, str], ..
             ("response", response.replace(" .", " ").lstrip(".")),
         )
     if kind == "enum_value":
-        return (("number", str(element.number)),)
+        return (("name", element.name),)
     if kind in ("message", "enum", "service"):
         return (("file", file),)
     return ()
@@ -249,13 +314,18 @@ def _options(element: Any) -> dict[str, str]:
 _VERSION = re.compile(r"^(?P<prefix>v?)(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)$")
 
 
-def next_version(current: str, level: str) -> str:
+def next_version(current: str, level: str, *, major_in_zero: bool = False) -> str:
+    """The next version after `current` for a change of `level`. semver's 0.x convention: while
+    the major version is 0 a breaking change bumps the minor version (`major_in_zero` bumps the
+    major, e.g. to release 1.0.0)."""
     match = _VERSION.match(current.strip())
     if not match:
         raise ProtoforgeError(
             f"--semver expects a version like 1.4.2 (or v1.4.2), got {current!r}",
         )
     major, minor, patch = (int(match[p]) for p in ("major", "minor", "patch"))
+    if level == "major" and major == 0 and not major_in_zero:
+        level = "minor"
     if level == "major":
         major, minor, patch = major + 1, 0, 0
     elif level == "minor":
@@ -285,6 +355,8 @@ def _text(log: Changelog, current: str | None, recommended: str | None) -> str:
     lines = [f"API changes against {log.baseline}: {len(log.changes)} ({log.level})", ""]
     for change in _ordered(log):
         detail = f"  ({change.detail})" if change.detail else ""
+        if change.rules and change.kind != "finding":
+            detail += f"  {', '.join(change.rules)}"
         lines.append(
             f"  {change.level:<6} {change.action:<8} {change.kind:<10} {change.name}{detail}"
             f"  [{_location(change)}]"
@@ -314,6 +386,7 @@ def _json(log: Changelog, current: str | None, recommended: str | None) -> str:
                 "detail": c.detail,
                 "path": c.path,
                 "line": c.line,
+                "rules": list(c.rules),
             }
             for c in _ordered(log)
         ],
