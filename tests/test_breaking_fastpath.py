@@ -285,15 +285,15 @@ def test_no_changes_runs_no_protoc(repo: Path, monkeypatch: pytest.MonkeyPatch) 
     reset(repo)
     config = load_config(repo / "protoforge.toml")
     compiled: list[int] = []
-    import protoforge.compile
+    import protoforge.breaking.inprocess
 
-    real = protoforge.compile.compile_contracts
+    real = protoforge.breaking.inprocess.compile_descriptor_set
 
     def counting(contracts, *args, **kwargs):  # type: ignore[no-untyped-def]
         compiled.append(len(contracts))
         return real(contracts, *args, **kwargs)
 
-    monkeypatch.setattr(protoforge.compile, "compile_contracts", counting)
+    monkeypatch.setattr(protoforge.breaking.inprocess, "compile_descriptor_set", counting)
     report = fastpath.check(config, "main", load_buf_settings(config))
     assert isinstance(report, Report) and report.findings == ()
     assert report.baseline.startswith("git ref main (")

@@ -1,3 +1,3 @@
-from protoforge.cli import main
+from protoforge.cli_direct import main
 
 main()

@@ -79,17 +79,17 @@ def compile_current(config: Config) -> tuple[Side, tuple[ContractFile, ...]]:
 
 def compile_current_subset(config: Config, contracts: tuple[ContractFile, ...]) -> bytes:
     """Compile (some of) the current contracts; errors name the current side."""
-    from protoforge.compile import compile_contracts
+    from protoforge.breaking.inprocess import compile_descriptor_set
 
     try:
-        result = compile_contracts(contracts, config.proto_roots, python=False, jobs=config.jobs)
+        data = compile_descriptor_set(contracts, config.proto_roots, config.jobs)
     except CompileError as exc:
         raise CompileError(
             f"the current contracts do not compile: {exc.message}",
             diagnostics=exc.diagnostics,
             hint=exc.hint,
         ) from None
-    return result.descriptor_set
+    return data
 
 
 def resolve_baseline(spec: str, config: Config) -> Side:
@@ -295,10 +295,10 @@ def compile_baseline(
     shown_roots: dict[Path, str] | None = None,
 ) -> bytes:
     """Compile (some of) the baseline's contracts; errors name the baseline."""
-    from protoforge.compile import compile_contracts
+    from protoforge.breaking.inprocess import compile_descriptor_set
 
     try:
-        return compile_contracts(contracts, roots, python=False, jobs=jobs).descriptor_set
+        return compile_descriptor_set(contracts, roots, jobs)
     except CompileError as exc:
         shown = shown_roots or {}
         rename = {c.display: f"{shown[c.root]}{c.name}" for c in contracts if c.root in shown}

@@ -1,0 +1,93 @@
+"""`protoforge check-breaking` without typer: the console entry point's first stop.
+
+A breaking check in CI is one short command, and on a small tree most of its time used to be
+the CLI framework: importing typer and building its (pydantic) parameter adapters cost more than
+buf's whole comparison. So `main` parses the plain check-breaking command line itself (the flags
+`--against`, `--format`/`-f`, `--full`, `--config`/`-c`) and runs it directly; anything else, or
+anything it does not recognise exactly (`--help`, an unknown flag, a missing value, an unknown
+format), goes to the typer application in cli.py, which prints help and usage errors as for
+every other command. Output and exit codes are the same on both routes.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import NoReturn
+
+FORMATS = ("text", "json", "github", "junit", "sarif", "markdown")
+_VALUED = {"--against": "against", "--format": "format", "-f": "format", "--config": "config",
+           "-c": "config"}  # fmt: skip
+
+
+def main() -> NoReturn:
+    options = parse_check_breaking(sys.argv[1:])
+    if options is not None:
+        sys.exit(run_check_breaking(options))
+    from protoforge.cli import main as typer_main
+
+    typer_main()
+
+
+def parse_check_breaking(argv: list[str]) -> dict[str, str] | None:
+    """The options of a plain `check-breaking` command line, None for anything else."""
+    if not argv or argv[0] != "check-breaking":
+        return None
+    options: dict[str, str] = {}
+    rest = argv[1:]
+    while rest:
+        argument = rest.pop(0)
+        name, has_value, value = argument.partition("=")
+        if argument == "--full":
+            options["full"] = "1"
+        elif name in _VALUED and name.startswith("--") and has_value:
+            options[_VALUED[name]] = value
+        elif argument in _VALUED and rest and not rest[0].startswith("-"):
+            options[_VALUED[argument]] = rest.pop(0)
+        else:
+            return None
+    if "against" not in options or options.get("format", "text") not in FORMATS:
+        return None
+    return options
+
+
+def run_check_breaking(options: dict[str, str]) -> int:
+    from protoforge import __version__
+    from protoforge.errors import ExitCode, ProtoforgeError
+
+    try:
+        from protoforge.breaking import check_breaking
+        from protoforge.breaking.formats import render
+        from protoforge.breaking.runner import rule_catalog
+        from protoforge.config import load_config
+
+        config_path = Path(options["config"]) if "config" in options else None
+        report = check_breaking(
+            load_config(config_path), options["against"], full="full" in options
+        )
+        sys.stdout.write(render(report, options.get("format", "text"), rule_catalog))
+        sys.stdout.flush()
+        return int(report.exit_code)
+    except ProtoforgeError as error:
+        for diagnostic in error.diagnostics:
+            _err(str(diagnostic))
+        _err(f"protoforge: error: {error.message}")
+        if error.hint:
+            _err(f"  hint: {error.hint}")
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except Exception as exc:
+        from protoforge.cli import ISSUES_URL  # only on a bug: typer's import cost is fine
+
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        _err(f"protoforge: internal error: {type(exc).__name__}: {exc}")
+        _err(f"  at {Path(last.filename).name}:{last.lineno}")
+        _err(f"  this is a bug in protoforge {__version__}; please report it at {ISSUES_URL}")
+        return int(ExitCode.INTERNAL)
+
+
+def _err(line: str) -> None:
+    sys.stderr.write(line + "\n")
