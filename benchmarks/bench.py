@@ -1,6 +1,7 @@
 """protoforge against the tools a user would otherwise run, in the same run, on the same tree.
 
     python benchmarks/bench.py --sizes 100 1000 5000
+    python benchmarks/bench.py --breaking-only --sizes 10 100 1000 5000 --repeat 7
 
 For each size it generates a synthetic tree (benchmarks/synth.py) and measures wall time, CPU time
 and peak memory (whole process tree) of:
@@ -10,7 +11,10 @@ and peak memory (whole process tree) of:
                                                            mypy_grpc)
 - gen, no-op:       protoforge gen again (nothing changed) vs protoforge's cold time
 - gen, one edit:    protoforge gen after editing one contract vs protoforge's cold time
-- breaking, 1 edit: protoforge check-breaking --against DIR vs buf breaking DIR --against BASE
+- breaking, 1 edit: protoforge check-breaking --against DIR vs buf breaking DIR --against BASE,
+                    run alternately --repeat times (medians compared: the machine's load
+                    changes less between two neighbouring runs than over a whole series);
+                    also with --full (every contract on both sides) for reference
 - --help:           protoforge --help (absolute)
 - the machine:      how much faster N CPU-bound processes at once finish than one after another
                     (N = the CPU count; ideal N x). protoforge's cold gen spreads its work over the
@@ -120,7 +124,34 @@ def row(label: str, ours: Measurement, theirs: Measurement, against: str) -> dic
     return result
 
 
-def bench_size(count: int, workdir: Path, *, breaking: bool) -> list[dict[str, object]]:
+def median_of(runs: list[Measurement]) -> Measurement:
+    ordered = sorted(runs, key=lambda m: m.wall)
+    return ordered[len(ordered) // 2]
+
+
+def bench_breaking(
+    project: Path, baseline: Path, repeat: int
+) -> list[dict[str, object]]:
+    buf = str(BIN / "buf") if (BIN / "buf").exists() else "buf"
+    theirs_command = [buf, "breaking", "proto", "--against", str(baseline / "proto")]
+    ours_command = protoforge("check-breaking", "--against", str(baseline), "--format", "json")
+    full_command = [*ours_command, "--full"]
+    theirs: list[Measurement] = []
+    ours: list[Measurement] = []
+    full: list[Measurement] = []
+    for _ in range(repeat):  # alternately, so that both see the same load
+        theirs.append(measure(theirs_command, cwd=project))
+        ours.append(measure(ours_command, cwd=project))
+        full.append(measure(full_command, cwd=project))
+    return [
+        row("breaking one edit", median_of(ours), median_of(theirs), "buf breaking"),
+        row("breaking --full", median_of(full), median_of(theirs), "buf breaking"),
+    ]
+
+
+def bench_size(
+    count: int, workdir: Path, *, breaking: bool, gen: bool = True, repeat: int = 1
+) -> list[dict[str, object]]:
     project = workdir / f"tree-{count}"
     generate_tree(project / "proto", count)
     (project / "protoforge.toml").write_text('proto_roots = ["proto"]\nout = "gen"\n')
@@ -128,6 +159,9 @@ def bench_size(count: int, workdir: Path, *, breaking: bool) -> list[dict[str, o
     shutil.copytree(project / "proto", baseline / "proto")
     print(f"{count} contracts", flush=True)
     results = []
+    if not gen:
+        edit_one(project, count)
+        return bench_breaking(project, baseline, repeat)
 
     raw_out = workdir / f"raw-{count}"
     raw_out.mkdir()
@@ -144,15 +178,7 @@ def bench_size(count: int, workdir: Path, *, breaking: bool) -> list[dict[str, o
     results.append(row("gen one edit", edited, cold, "protoforge gen cold"))
 
     if breaking:
-        buf = str(BIN / "buf") if (BIN / "buf").exists() else "buf"
-        theirs = measure(
-            [buf, "breaking", "proto", "--against", str(baseline / "proto")], cwd=project
-        )
-        ours = measure(
-            protoforge("check-breaking", "--against", str(baseline), "--format", "json"),
-            cwd=project,
-        )
-        results.append(row("breaking one edit", ours, theirs, "buf breaking"))
+        results += bench_breaking(project, baseline, repeat)
     return results
 
 
@@ -163,6 +189,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100])
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--no-breaking", action="store_true", help="skip the breaking scenario")
+    parser.add_argument(
+        "--breaking-only", action="store_true", help="only the breaking scenarios (no gen)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="breaking: runs of each command (median)"
+    )
     args = parser.parse_args()
 
     help_run = measure(protoforge("--help"), cwd=Path.cwd())
@@ -177,7 +209,13 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="protoforge-bench-") as tmp:
         for count in args.sizes:
-            results["sizes"][count] = bench_size(count, Path(tmp), breaking=not args.no_breaking)  # type: ignore[index]
+            results["sizes"][count] = bench_size(  # type: ignore[index]
+                count,
+                Path(tmp),
+                breaking=not args.no_breaking,
+                gen=not args.breaking_only,
+                repeat=args.repeat,
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

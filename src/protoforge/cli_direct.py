@@ -12,7 +12,6 @@ every other command. Output and exit codes are the same on both routes.
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
 from typing import NoReturn
 
@@ -80,6 +79,8 @@ def run_check_breaking(options: dict[str, str]) -> int:
         _err("interrupted")
         return 130
     except Exception as exc:
+        import traceback
+
         from protoforge.cli import ISSUES_URL  # only on a bug: typer's import cost is fine
 
         last = traceback.extract_tb(exc.__traceback__)[-1]

@@ -37,13 +37,25 @@ def check_breaking(config: Config, against: str, *, full: bool = False) -> Repor
 
     settings = load_buf_settings(config)
     config = with_buf_excludes(config, settings)
-    if not full:
+    if not full and not _small(config):
         from protoforge.breaking import fastpath
 
         report = fastpath.check(config, against, settings)
         if report is not None:
             return report
     return _check_full(config, against, settings)
+
+
+# Up to this many current contracts the full check is the quick one: two in-process protoc runs
+# and one buf run over whole images cost less than the fast path's scanning, shaping and
+# re-serialising of images in Python (measured with benchmarks/bench.py --breaking-only).
+FULL_CHECK_UP_TO = 200
+
+
+def _small(config: Config) -> bool:
+    from protoforge.contracts import discover
+
+    return len(discover(config)) <= FULL_CHECK_UP_TO
 
 
 def with_buf_excludes(config: Config, settings: BufSettings) -> Config:
@@ -80,8 +92,12 @@ def _compare(
     def categories() -> dict[str, tuple[str, ...]]:
         return {rule.id: rule.categories for rule in rule_catalog().values()}
 
-    suppressions = suppress.collect(
-        current.descriptor_set, current.names, locator.place_import_path, categories
+    suppressions = (
+        suppress.collect(
+            current.descriptor_set, current.names, locator.place_import_path, categories
+        )
+        if current.has_directives
+        else []
     )
     baseline = resolve()
     raw = []

@@ -42,6 +42,8 @@ class Side:
     # import path -> index of its proto root (None for a snapshot, which has no roots): with
     # several v2 modules, a file belongs to the module of its root on its own side
     root_of: dict[str, int] | None = None
+    # whether any contract's text has a suppression comment (only then are comments parsed)
+    has_directives: bool = True
 
 
 def check_utf8(shown: str, data: bytes, side: str) -> None:
@@ -69,12 +71,18 @@ def check_utf8(shown: str, data: bytes, side: str) -> None:
 
 
 def compile_current(config: Config) -> tuple[Side, tuple[ContractFile, ...]]:
+    from protoforge.breaking.suppress import DIRECTIVE
+
     contracts = discover(config)
+    directives = False
     for contract in contracts:
-        check_utf8(contract.display, contract.path.read_bytes(), "the current contracts")
+        text = contract.path.read_bytes()
+        check_utf8(contract.display, text, "the current contracts")
+        directives = directives or DIRECTIVE.encode() in text
     data = compile_current_subset(config, contracts)
     names = frozenset(c.name for c in contracts)
-    return Side("current contracts", data, names), contracts
+    side = Side("current contracts", data, names, has_directives=directives)
+    return side, contracts
 
 
 def compile_current_subset(config: Config, contracts: tuple[ContractFile, ...]) -> bytes:
@@ -298,7 +306,7 @@ def compile_baseline(
     from protoforge.breaking.inprocess import compile_descriptor_set
 
     try:
-        return compile_descriptor_set(contracts, roots, jobs)
+        return compile_descriptor_set(contracts, roots, jobs, source_info=False)
     except CompileError as exc:
         shown = shown_roots or {}
         rename = {c.display: f"{shown[c.root]}{c.name}" for c in contracts if c.root in shown}

@@ -70,16 +70,24 @@ class Locator:
     ) -> None:
         self.config = config
         self.contracts = contracts
-        self.packages: dict[str, list[tuple[str, int]]] = {}
-        if current_set:
-            names = {c.name for c in contracts}
-            for proto_file in load_set(current_set).file:
+        self.current_set = current_set
+        self._packages: dict[str, list[tuple[str, int]]] | None = None
+
+    @property
+    def packages(self) -> dict[str, list[tuple[str, int]]]:
+        """Package -> (file, line of its package statement), read from the current image only
+        when a finding needs it (parsing an image costs more than a small check)."""
+        if self._packages is None:
+            self._packages = {}
+            names = {c.name for c in self.contracts}
+            for proto_file in load_set(self.current_set).file if self.current_set else ():
                 if proto_file.name not in names:
                     continue
                 line = next(
                     (d.span.start_line for d in declarations(proto_file) if d.kind == "file"), 1
                 )
-                self.packages.setdefault(proto_file.package, []).append((proto_file.name, line))
+                self._packages.setdefault(proto_file.package, []).append((proto_file.name, line))
+        return self._packages
 
     def place(self, raw: RawFinding) -> Finding:
         if raw.path:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-from xml.etree import ElementTree
 
 from protoforge import __version__
 from protoforge.breaking.findings import Finding, Report
@@ -124,6 +123,8 @@ def github(report: Report) -> str:
 
 
 def junit(report: Report) -> str:
+    from xml.etree import ElementTree  # only for this format
+
     suite = ElementTree.Element(
         "testsuite",
         name="protoforge check-breaking",

@@ -25,29 +25,35 @@ IN_PROCESS_LIMIT = 400
 
 
 def compile_descriptor_set(
-    contracts: Sequence[ContractFile], roots: Sequence[Path], jobs: int = 0
+    contracts: Sequence[ContractFile],
+    roots: Sequence[Path],
+    jobs: int = 0,
+    *,
+    source_info: bool = True,
 ) -> bytes:
-    """A FileDescriptorSet (imports and source info included) of `contracts`; CompileError with
-    protoc's diagnostics, located in the project's files, as `compile_contracts` raises it."""
-    from protoforge.compile import compile_contracts
-
+    """A FileDescriptorSet (imports included) of `contracts`; CompileError with protoc's
+    diagnostics, located in the project's files, as `compile_contracts` raises it. Without
+    `source_info` (the baseline side: buf places every finding in the current image) the set is
+    smaller and quicker for protoc to write and for buf to read."""
     if not contracts:
         return b""
     if len(contracts) > IN_PROCESS_LIMIT:
+        from protoforge.compile import compile_contracts
+
         return compile_contracts(contracts, roots, python=False, jobs=jobs).descriptor_set
+    import grpc_tools
     from grpc_tools import _protoc_compiler  # type: ignore[attr-defined]
 
-    from protoforge.compile import _hint_for, _parse_stderr, _relocate, well_known_types_include
-
+    well_known_types = Path(grpc_tools.__file__).parent / "_proto"  # as compile.py passes it
     with tempfile.TemporaryDirectory(prefix="protoforge-") as tmp:
         work = Path(tmp)
         descriptor_path = work / "descriptors.binpb"
         args = ["protoc", *(f"--proto_path={root}" for root in roots)]
         args += [
-            f"--proto_path={well_known_types_include()}",
+            f"--proto_path={well_known_types}",
             f"--descriptor_set_out={descriptor_path}",
             "--include_imports",
-            "--include_source_info",
+            *(["--include_source_info"] if source_info else []),
             *(contract.name for contract in contracts),
         ]
         stderr_path = work / "stderr.txt"
@@ -55,17 +61,20 @@ def compile_descriptor_set(
         code = _with_fd2_to(stderr_path, lambda: int(_protoc_compiler.run_main(encoded)))
         stderr = stderr_path.read_bytes().decode("utf-8", "replace")
         data = descriptor_path.read_bytes() if code == 0 else b""
+    if code == 0:
+        return data  # warnings are not a breaking check's business (gen reports them)
+    # compile.py's parsing of protoc's messages (imported only now: it costs a few imports)
+    from protoforge.compile import _hint_for, _parse_stderr, _relocate
+
     diagnostics = _parse_stderr(stderr)
-    if code != 0:
-        if not any(d.severity == "error" for d in diagnostics):
-            diagnostics.append(Diagnostic("protoc", 0, 0, "error", f"protoc exited with {code}"))
-        located = _relocate(diagnostics, tuple(contracts), tuple(roots))
-        raise CompileError(
-            f"protoc rejected the contracts ({len(located)} error{'s' * (len(located) != 1)})",
-            diagnostics=located,
-            hint=_hint_for(located, roots, None),
-        )
-    return data
+    if not any(d.severity == "error" for d in diagnostics):
+        diagnostics.append(Diagnostic("protoc", 0, 0, "error", f"protoc exited with {code}"))
+    located = _relocate(diagnostics, tuple(contracts), tuple(roots))
+    raise CompileError(
+        f"protoc rejected the contracts ({len(located)} error{'s' * (len(located) != 1)})",
+        diagnostics=located,
+        hint=_hint_for(located, roots, None),
+    )
 
 
 def _with_fd2_to(path: Path, call: Callable[[], int]) -> int:
