@@ -197,6 +197,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    # As installed from a wheel: bytecode compiled (pip does it at install). With
+    # PYTHONDONTWRITEBYTECODE set (as in some CI images) a source checkout would otherwise
+    # recompile every module on every run and the numbers would measure the bytecode compiler.
+    import compileall
+
+    import protoforge as installed
+
+    compileall.compile_dir(Path(installed.__file__).parent, quiet=1)
     help_run = measure(protoforge("--help"), cwd=Path.cwd())
     print(f"protoforge --help: {help_run.wall:.3f}s wall", flush=True)
     cpus, throughput = parallel_throughput()
