@@ -129,9 +129,7 @@ def median_of(runs: list[Measurement]) -> Measurement:
     return ordered[len(ordered) // 2]
 
 
-def bench_breaking(
-    project: Path, baseline: Path, repeat: int
-) -> list[dict[str, object]]:
+def bench_breaking(project: Path, baseline: Path, repeat: int) -> list[dict[str, object]]:
     buf = str(BIN / "buf") if (BIN / "buf").exists() else "buf"
     theirs_command = [buf, "breaking", "proto", "--against", str(baseline / "proto")]
     ours_command = protoforge("check-breaking", "--against", str(baseline), "--format", "json")

@@ -205,7 +205,7 @@ def compare_with_buf(
     previous tree as a git commit) on `pair`; assert they agree; return buf's findings."""
     previous = write_tree(base / "previous", pair.previous)
     current = write_tree(base / "current", pair.current)
-    code, expected = buf_keys(current, previous)
+    _, expected = buf_keys(current, previous)
     for extra in ((), ("--full",)):
         ours_code, ours = protoforge_keys(current, str(previous), *extra)
         assert ours == expected, _explain(pair.name, extra, expected, ours)
@@ -425,7 +425,7 @@ def repair(files: list[MFile]) -> None:
                 if json in json_names:
                     field_.json_name = field_.name + "Json"
                 json_names.add(field_.json_name or _camel(field_.name))
-        for name, rpcs in f.services:
+        for _name, rpcs in f.services:
             for rpc in list(rpcs):
                 for attr in ("request", "response"):
                     target = _resolve(f, getattr(rpc, attr), known)
@@ -450,8 +450,12 @@ def repair(files: list[MFile]) -> None:
     # a package's files must not declare the same name twice
     seen: set[str] = set()
     for f in files:
-        f.messages = [m for m in f.messages if f.full(m.name) not in seen and not seen.add(f.full(m.name))]  # type: ignore[func-returns-value]
-        f.enums = [e for e in f.enums if f.full(e.name) not in seen and not seen.add(f.full(e.name))]  # type: ignore[func-returns-value]
+        f.messages = [
+            m for m in f.messages if f.full(m.name) not in seen and not seen.add(f.full(m.name))
+        ]  # type: ignore[func-returns-value]
+        f.enums = [
+            e for e in f.enums if f.full(e.name) not in seen and not seen.add(f.full(e.name))
+        ]  # type: ignore[func-returns-value]
     # enum value names are scoped to the package: keep them unique
     values_seen: set[str] = set()
     for f in files:
@@ -593,7 +597,9 @@ def mutate(files: list[MFile], rng: random.Random) -> str:
                     if x.label == "optional" and rng.random() < 0.5:
                         x.label = ""
     elif kind == "add_message":
-        f.messages.append(MMessage(f"Added{rng.randint(0, 99)}", [MField("a", 1, "string")], [], []))
+        f.messages.append(
+            MMessage(f"Added{rng.randint(0, 99)}", [MField("a", 1, "string")], [], [])
+        )
     elif kind == "delete_message":
         f.messages.remove(m)
     elif kind == "rename_message":
@@ -670,15 +676,40 @@ LAYOUTS = (*SINGLE_MODULE, "v2-two-modules")
 
 CATEGORIES = ("FILE", "PACKAGE", "WIRE_JSON", "WIRE")
 RULES_SAMPLE = {
-    "v1beta1": ("FIELD_SAME_CTYPE", "FIELD_SAME_LABEL", "FILE_SAME_PACKAGE", "FIELD_NO_DELETE",
-                "ENUM_VALUE_NO_DELETE", "RPC_NO_DELETE", "FILE_SAME_GO_PACKAGE",
-                "FIELD_SAME_JSTYPE", "FIELD_SAME_CPP_STRING_TYPE", "PACKAGE_NO_DELETE"),
-    "v1": ("FIELD_SAME_CTYPE", "FIELD_SAME_LABEL", "FIELD_SAME_CARDINALITY",
-           "FIELD_WIRE_COMPATIBLE_TYPE", "FILE_SAME_PACKAGE", "FIELD_NO_DELETE",
-           "ENUM_VALUE_SAME_NAME", "RPC_SAME_REQUEST_TYPE", "FIELD_SAME_CPP_STRING_TYPE"),
-    "v2": ("FIELD_SAME_CARDINALITY", "FIELD_SAME_DEFAULT", "FIELD_WIRE_JSON_COMPATIBLE_TYPE",
-           "FILE_SAME_PACKAGE", "FIELD_NO_DELETE", "PACKAGE_MESSAGE_NO_DELETE",
-           "FIELD_SAME_CPP_STRING_TYPE", "EXTENSION_NO_DELETE", "MESSAGE_NO_DELETE"),
+    "v1beta1": (
+        "FIELD_SAME_CTYPE",
+        "FIELD_SAME_LABEL",
+        "FILE_SAME_PACKAGE",
+        "FIELD_NO_DELETE",
+        "ENUM_VALUE_NO_DELETE",
+        "RPC_NO_DELETE",
+        "FILE_SAME_GO_PACKAGE",
+        "FIELD_SAME_JSTYPE",
+        "FIELD_SAME_CPP_STRING_TYPE",
+        "PACKAGE_NO_DELETE",
+    ),
+    "v1": (
+        "FIELD_SAME_CTYPE",
+        "FIELD_SAME_LABEL",
+        "FIELD_SAME_CARDINALITY",
+        "FIELD_WIRE_COMPATIBLE_TYPE",
+        "FILE_SAME_PACKAGE",
+        "FIELD_NO_DELETE",
+        "ENUM_VALUE_SAME_NAME",
+        "RPC_SAME_REQUEST_TYPE",
+        "FIELD_SAME_CPP_STRING_TYPE",
+    ),
+    "v2": (
+        "FIELD_SAME_CARDINALITY",
+        "FIELD_SAME_DEFAULT",
+        "FIELD_WIRE_JSON_COMPATIBLE_TYPE",
+        "FILE_SAME_PACKAGE",
+        "FIELD_NO_DELETE",
+        "PACKAGE_MESSAGE_NO_DELETE",
+        "FIELD_SAME_CPP_STRING_TYPE",
+        "EXTENSION_NO_DELETE",
+        "MESSAGE_NO_DELETE",
+    ),
 }
 
 

@@ -8,7 +8,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from breaking_support import ORDERS_V1, change, check, check_json, git, git_project, isolated_cache, rules  # noqa: F401
+from breaking_support import (  # noqa: F401
+    ORDERS_V1,
+    change,
+    check,
+    check_json,
+    git,
+    git_project,
+    isolated_cache,
+    rules,
+)
 from conftest import run_cli, write_files
 
 ORDERS = "acme/orders/v1/orders.proto"

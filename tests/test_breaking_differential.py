@@ -73,7 +73,9 @@ HAND_WRITTEN = [
     ),
     Pair(
         "v1beta1 deprecated IDs and FILE_SAME_PACKAGE in FILE",
-        _flat("version: v1beta1\nbreaking:\n  use: [FILE, FIELD_SAME_CTYPE]\n", {"a/o.proto": ORDER}),
+        _flat(
+            "version: v1beta1\nbreaking:\n  use: [FILE, FIELD_SAME_CTYPE]\n", {"a/o.proto": ORDER}
+        ),
         _flat(
             "version: v1beta1\nbreaking:\n  use: [FILE, FIELD_SAME_CTYPE]\n",
             {"a/o.proto": ORDER_EDITED.replace("acme.orders.v1", "acme.orders.v2")},

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 from breaking_support import git, git_project, isolated_cache  # noqa: F401
+from conftest import run_cli
 
 from protoforge.breaking import _check_full, basecache, check_breaking, fastpath
 from protoforge.breaking.bufconfig import load_buf_settings
@@ -341,10 +341,13 @@ def test_excluded_file_change_falls_back(tmp_path: Path, monkeypatch: pytest.Mon
     assert fastpath.check(config, "main", load_buf_settings(config)) is None
 
 
-def test_the_cache_is_not_in_the_project(tmp_path: Path, isolated_cache: Path) -> None:
+def test_the_cache_is_not_in_the_project(tmp_path: Path, isolated_cache: Path) -> None:  # noqa: F811
     """check-breaking leaves nothing in the project: the baseline cache is in the user's cache
     directory (here PROTOFORGE_CACHE_DIR)."""
-    base = git_project(tmp_path / "project", {"a/v1/a.proto": 'syntax = "proto3";\npackage a.v1;\nmessage A { string x = 1; }\n'})
+    base = git_project(
+        tmp_path / "project",
+        {"a/v1/a.proto": 'syntax = "proto3";\npackage a.v1;\nmessage A { string x = 1; }\n'},
+    )
     (base / "proto/a/v1/a.proto").write_text('syntax = "proto3";\npackage a.v1;\nmessage A {}\n')
     before = set(base.iterdir())
     result = run_cli("check-breaking", "--against", "main", cwd=base)

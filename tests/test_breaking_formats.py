@@ -54,8 +54,17 @@ def test_json_schema(outputs: dict[str, Result]) -> None:
     document = json.loads(outputs["json"].stdout)
     assert document["version"] == 1 and document["command"] == "check-breaking"
     assert document["summary"] == {"breaking": 2, "suppressed": 2}
-    keys = {"rule", "message", "path", "line", "column", "import_path", "suppressed", "reason",
-            "inferred_location"}
+    keys = {
+        "rule",
+        "message",
+        "path",
+        "line",
+        "column",
+        "import_path",
+        "suppressed",
+        "reason",
+        "inferred_location",
+    }
     assert all(set(f) == keys for f in document["findings"])
     suppressed = {f["rule"]: f["reason"] for f in document["findings"] if f["suppressed"]}
     assert suppressed == {

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from protoforge.breaking.bufconfig import load_buf_settings
+from protoforge.breaking.bufyaml import parse
 from protoforge.breaking.changelog import next_version
 from protoforge.breaking.runner import BufError, find_buf
-from protoforge.breaking.bufyaml import parse
 from protoforge.config import config_from_mapping
 from protoforge.errors import ConfigError
 
@@ -68,9 +68,7 @@ def test_buf_yaml_that_buf_accepts_is_read(text: str, tmp_path: Path) -> None:
         (b"version: v1\n# caf\xe9\nbreaking: {}\n", 2),
     ],
 )
-def test_buf_yaml_errors_point_at_the_failing_line(
-    text: bytes, line: int, tmp_path: Path
-) -> None:
+def test_buf_yaml_errors_point_at_the_failing_line(text: bytes, line: int, tmp_path: Path) -> None:
     (tmp_path / "proto").mkdir()
     (tmp_path / "buf.yaml").write_bytes(text)
     config = config_from_mapping({"proto_roots": ["proto"], "out": "gen"}, tmp_path)

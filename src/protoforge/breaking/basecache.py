@@ -13,9 +13,9 @@ FileDescriptorSet. `<cache>` is the user's cache directory, not the project: che
 runs in CI and in review checkouts, where an unasked-for directory in the tree gets committed
 or breaks `git status`-clean checks. It is `$PROTOFORGE_CACHE_DIR` if set, else
 `$XDG_CACHE_HOME/protoforge`, else the platform's usual place (`~/.cache/protoforge`,
-`~/Library/Caches/protoforge`, `%LOCALAPPDATA%\\protoforge\\Cache`). Anything unreadable, of another format or with a wrong checksum
-is a miss, never an error; writes go through a temporary file and `os.replace`. Only the most
-recently used entries are kept.
+`~/Library/Caches/protoforge`, `%LOCALAPPDATA%\\protoforge\\Cache`). Anything unreadable, of
+another format or with a wrong checksum is a miss, never an error; writes go through a temporary
+file and `os.replace`. Only the most recently used entries are kept.
 """
 
 from __future__ import annotations

@@ -165,7 +165,9 @@ def _config_table(directory: Path, config: Config) -> dict[str, object] | None:
         try:
             data = tomllib.loads(decode(path.read_bytes()))
         except (YamlError, tomllib.TOMLDecodeError) as exc:
-            raise BaselineError(f"the baseline's {display_path(path)} cannot be read: {exc}")
+            raise BaselineError(
+                f"the baseline's {display_path(path)} cannot be read: {exc}"
+            ) from None
         table = data.get("tool", {}).get("protoforge") if name == "pyproject.toml" else data
         if isinstance(table, dict) and "proto_roots" in table:
             return table

@@ -51,9 +51,7 @@ class BreakingConfig:
     def with_extra_ignores(self, paths: tuple[str, ...]) -> BreakingConfig:
         """buf refuses an ignore path inside another one: keep only the outermost."""
         merged = {*self.ignore, *paths}
-        outermost = {
-            p for p in merged if not any(p != q and p.startswith(q + "/") for q in merged)
-        }
+        outermost = {p for p in merged if not any(p != q and p.startswith(q + "/") for q in merged)}
         return replace(self, ignore=tuple(sorted(outermost)))
 
     def to_buf_json(self) -> str:
@@ -138,8 +136,7 @@ def module_dirs(document: Document, base: Path) -> list[tuple[Path, tuple[Path, 
         roots = paths(build.get("roots")) or ["."]
         excludes = paths(build.get("excludes"))
         return [
-            ((base / r).resolve(), tuple((base / r / e).resolve() for e in excludes))
-            for r in roots
+            ((base / r).resolve(), tuple((base / r / e).resolve() for e in excludes)) for r in roots
         ]
     if version == "v1":
         return [(base.resolve(), tuple((base / e).resolve() for e in paths(build.get("excludes"))))]
@@ -153,9 +150,7 @@ def module_dirs(document: Document, base: Path) -> list[tuple[Path, tuple[Path, 
     return result
 
 
-def exclude_globs(
-    document: Document, base: Path, roots: tuple[Path, ...]
-) -> tuple[str, ...]:
+def exclude_globs(document: Document, base: Path, roots: tuple[Path, ...]) -> tuple[str, ...]:
     """buf.yaml's excluded directories as import-path globs below `roots`."""
     globs: list[str] = []
     for _, excluded in module_dirs(document, base):

@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from protoforge.breaking.baseline import Side
-from protoforge.breaking.findings import Finding, Report
 from protoforge.breaking.descriptors import elements, line_of, load_set
+from protoforge.breaking.findings import Finding, Report
 from protoforge.errors import ProtoforgeError
 
 LEVELS = ("major", "minor", "patch")

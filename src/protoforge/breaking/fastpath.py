@@ -49,9 +49,9 @@ from typing import TYPE_CHECKING
 
 from protoforge.breaking.baseline import (
     BaselineError,
-    baseline_layout,
     _kind,
     _materialise,
+    baseline_layout,
     compile_baseline,
     compile_current_subset,
     git_listing,
@@ -162,7 +162,9 @@ def _same_layout_at(repo: Path, sha: str, config: Config) -> bool:
         tree = Path(tmp)
         roots, exclude = git_layout(repo, sha, config, tree)
         then = [root.relative_to(tree) for root in roots]
-    now = [root.relative_to(repo) if root.is_relative_to(repo) else root for root in config.proto_roots]
+    now = [
+        root.relative_to(repo) if root.is_relative_to(repo) else root for root in config.proto_roots
+    ]
     return then == now and exclude == config.exclude
 
 

@@ -42,7 +42,7 @@ def compile_descriptor_set(
 
         return compile_contracts(contracts, roots, python=False, jobs=jobs).descriptor_set
     import grpc_tools
-    from grpc_tools import _protoc_compiler  # type: ignore[attr-defined]
+    from grpc_tools import _protoc_compiler
 
     well_known_types = Path(grpc_tools.__file__).parent / "_proto"  # as compile.py passes it
     with tempfile.TemporaryDirectory(prefix="protoforge-") as tmp:
