@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from protoforge.breaking.bufconfig import BufSettings
     from protoforge.breaking.changelog import Changelog
     from protoforge.breaking.findings import Locator, Report
-    from protoforge.breaking.runner import RawFinding
+    from protoforge.breaking.runner import EarlyBuf, RawFinding
     from protoforge.breaking.suppress import Suppression
     from protoforge.config import Config
     from protoforge.contracts import ContractFile
@@ -69,9 +69,18 @@ def with_buf_excludes(config: Config, settings: BufSettings) -> Config:
 
 def _check_full(config: Config, against: str, settings: BufSettings) -> Report:
     from protoforge.breaking.baseline import compile_current, resolve_baseline
+    from protoforge.breaking.runner import EarlyBuf
 
-    current, contracts = compile_current(config)
-    return _compare(config, settings, current, contracts, lambda: resolve_baseline(against, config))
+    # buf starts now and gets the images when they are compiled (see EarlyBuf)
+    early = EarlyBuf.start(settings.groups[0].config) if len(settings.groups) == 1 else None
+    try:
+        current, contracts = compile_current(config)
+        return _compare(
+            config, settings, current, contracts, lambda: resolve_baseline(against, config), early
+        )
+    finally:
+        if early is not None:
+            early.cancel()
 
 
 def _compare(
@@ -80,6 +89,7 @@ def _compare(
     current: Side,
     contracts: tuple[ContractFile, ...],
     resolve: Callable[[], Side],
+    early: EarlyBuf | None = None,
 ) -> Report:
     """buf's findings between two compiled sides (the baseline is resolved after the current
     side's suppression comments are validated)."""
@@ -121,7 +131,10 @@ def _compare(
                 lambda name: imports.get(name, ()),
             )
             cfg = cfg.with_extra_ignores(others)
-        raw += run_breaking(current.descriptor_set, baseline.descriptor_set, cfg)
+        if early is not None:
+            raw += early.finish(current.descriptor_set, baseline.descriptor_set)
+        else:
+            raw += run_breaking(current.descriptor_set, baseline.descriptor_set, cfg)
     return finish(baseline.label, settings, locator, raw, suppressions, categories)
 
 

@@ -17,9 +17,13 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from protoforge.breaking.bufconfig import BreakingConfig
 from protoforge.errors import ProtoforgeError
+
+if TYPE_CHECKING:
+    import threading
 
 BUF_FINDINGS_EXIT = 100
 
@@ -73,33 +77,124 @@ def run_breaking(current: bytes, baseline: bytes, config: BreakingConfig) -> lis
         current_path.write_bytes(current or _empty_image())
         baseline_path.write_bytes(baseline)
         done = subprocess.run(
-            [
-                str(buf),
-                "breaking",
-                str(current_path),
-                "--against",
-                str(baseline_path),
-                "--error-format",
-                "json",
-                "--config",
-                config.to_buf_json(),
-            ],
+            _command(buf, str(current_path), str(baseline_path), config),
             capture_output=True,
-            text=True,
             check=False,
             cwd=tmp,
         )
-    findings = _parse(done.stdout)
-    if done.returncode == 0:
+    return _result(done.returncode, done.stdout, done.stderr, config.version)
+
+
+def _command(buf: Path, current: str, baseline: str, config: BreakingConfig) -> list[str]:
+    return [
+        str(buf),
+        "breaking",
+        current,
+        "--against",
+        baseline,
+        "--error-format",
+        "json",
+        "--config",
+        config.to_buf_json(),
+    ]
+
+
+def _result(code: int, stdout: bytes, stderr: bytes, version: str) -> list[RawFinding]:
+    out, err = stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")
+    findings = _parse(out)
+    if code == 0:
         return findings
-    if done.returncode == BUF_FINDINGS_EXIT and findings:
+    if code == BUF_FINDINGS_EXIT and findings:
         return findings
-    message = (done.stderr.strip() or done.stdout.strip()).removeprefix("Failure: ")
+    message = (err.strip() or out.strip()).removeprefix("Failure: ")
     raise BufError(
         f"buf breaking failed: {message}",
         hint="check the breaking section of buf.yaml (rule and category IDs: "
-        "`buf config ls-breaking-rules --version v2`)",
+        f"`buf config ls-breaking-rules --version {version} --include-deprecated`)",
     )
+
+
+class EarlyBuf:
+    """`buf breaking` started before its images exist. On a small tree most of buf's time is its
+    own start-up, which does not depend on the images: started first, it runs on another core
+    while protoforge compiles both sides, and the images then reach it through a pipe (the
+    current image on stdin) and a named pipe (the baseline). POSIX only (`start` returns None
+    elsewhere); the findings are those of `run_breaking`."""
+
+    def __init__(
+        self, process: subprocess.Popen[bytes], directory: Path, fifo: Path, version: str
+    ) -> None:
+        self.version = version
+        self.process = process
+        self.directory = directory
+        self.fifo = fifo
+        self.done = False
+
+    @classmethod
+    def start(cls, config: BreakingConfig) -> EarlyBuf | None:
+        if not hasattr(os, "mkfifo"):
+            return None
+        buf = find_buf()
+        directory = Path(tempfile.mkdtemp(prefix="protoforge-buf-"))
+        fifo = directory / "baseline.binpb"
+        try:
+            os.mkfifo(fifo, 0o600)
+            process = subprocess.Popen(
+                _command(buf, "-#format=binpb", f"{fifo}#format=binpb", config),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=directory,
+            )
+        except OSError:
+            shutil.rmtree(directory, ignore_errors=True)
+            return None
+        return cls(process, directory, fifo, config.version)
+
+    def finish(self, current: bytes, baseline: bytes) -> list[RawFinding]:
+        import threading
+
+        self.done = True
+        if not baseline:
+            self.cancel()
+            return []  # nothing was published: nothing can break
+
+        def feed_baseline() -> None:
+            try:
+                with open(self.fifo, "wb") as stream:  # blocks until buf opens it
+                    stream.write(baseline)
+            except OSError:
+                pass  # buf stopped before reading it (e.g. a config error): its stderr says why
+
+        writer = threading.Thread(target=feed_baseline, daemon=True)
+        writer.start()
+        try:
+            stdout, stderr = self.process.communicate(current or _empty_image())
+        finally:
+            self._release(writer)
+        return _result(self.process.returncode, stdout, stderr, self.version)
+
+    def cancel(self) -> None:
+        """Stop buf if its images will not come (e.g. a side does not compile)."""
+        if self.done:
+            return
+        self.done = True
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+        self._release(None)
+
+    def _release(self, writer: threading.Thread | None) -> None:
+        if writer is not None and writer.is_alive():
+            # buf exited without opening the pipe: open it for reading so the writer returns
+            try:
+                reader = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
+            except OSError:
+                reader = -1
+            writer.join(timeout=5)
+            if reader >= 0:
+                os.close(reader)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _parse(stdout: str) -> list[RawFinding]:
