@@ -355,3 +355,22 @@ def test_non_utf8_contracts_are_exit_2_with_position(tmp_path: Path) -> None:
         result = check(base, "--against", "main", *flags)
         assert result.code == 2, result.output
         assert f"{SHOWN}:4:7: error: invalid UTF-8 byte 0xe9" in result.output
+
+
+def test_command_line_forms_and_fallback_to_the_full_cli(changed_repo: Path) -> None:
+    """The plain command line is parsed without typer; every spelling gives the same report, and
+    anything else (help, a bad flag, a bad format) is typer's, as for every command."""
+    outputs = {
+        check(changed_repo, *args).stdout
+        for args in (
+            ("--against", "main", "--format", "json"),
+            ("--against=main", "--format=json"),
+            ("-f", "json", "--against", "main"),
+        )
+    }
+    assert len(outputs) == 1 and '"rule": "RPC_NO_DELETE"' in outputs.pop()
+    helped = check(changed_repo, "--help")
+    assert helped.code == 0 and "--against" in helped.stdout
+    assert check(changed_repo, "--against", "main", "--bogus").code == 2
+    bad_format = check(changed_repo, "--against", "main", "--format", "yaml")
+    assert bad_format.code == 2 and "yaml" in bad_format.stderr
