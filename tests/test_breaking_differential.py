@@ -161,7 +161,12 @@ START = int(os.environ.get("PROTOFORGE_DIFFERENTIAL_START", "0"))
 COUNT = int(os.environ.get("PROTOFORGE_DIFFERENTIAL_SEEDS", str(DEFAULT_SEEDS)))
 
 
-@pytest.mark.parametrize("seed", range(START, START + COUNT))
+# Seeds of larger runs that once disagreed with buf (two v2 modules: a file's module, the files a
+# module imports, a package spanning both modules), kept in the default suite.
+FOUND = (24, 54, 89, 92, 237)
+
+
+@pytest.mark.parametrize("seed", sorted({*range(START, START + COUNT), *FOUND}))
 def test_mutation_pairs_agree_with_buf(seed: int, tmp_path: Path) -> None:
     compare_with_buf(mutation_pair(seed), tmp_path)
 

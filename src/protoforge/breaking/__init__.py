@@ -95,7 +95,7 @@ def _compare(
     side's suppression comments are validated)."""
     from protoforge.breaking import suppress
     from protoforge.breaking.findings import Locator
-    from protoforge.breaking.runner import rule_catalog, run_breaking
+    from protoforge.breaking.runner import rule_catalog, run_breaking, without_files
 
     locator = Locator(config, contracts, current.descriptor_set)
 
@@ -119,22 +119,25 @@ def _compare(
             for proto_file in load_set(data).file:
                 imports.setdefault(proto_file.name, set()).update(proto_file.dependency)
     for group in settings.groups:
-        cfg = group.config
+        current_image, baseline_image = current.descriptor_set, baseline.descriptor_set
         if len(settings.groups) > 1:
-            # each group checks only its own roots' files and what they import
-            others = names_outside(
-                group.roots,
-                contracts,
-                baseline.names,
-                baseline.root_of,
-                config,
-                lambda name: imports.get(name, ()),
+            # each group compares its own roots' files and what they import, as buf does
+            others = frozenset(
+                names_outside(
+                    group.roots,
+                    contracts,
+                    baseline.names,
+                    baseline.root_of,
+                    config,
+                    lambda name: imports.get(name, ()),
+                )
             )
-            cfg = cfg.with_extra_ignores(others)
+            current_image = without_files(current_image, others)
+            baseline_image = without_files(baseline_image, others)
         if early is not None:
-            raw += early.finish(current.descriptor_set, baseline.descriptor_set)
+            raw += early.finish(current_image, baseline_image)
         else:
-            raw += run_breaking(current.descriptor_set, baseline.descriptor_set, cfg)
+            raw += run_breaking(current_image, baseline_image, group.config)
     return finish(baseline.label, settings, locator, raw, suppressions, categories)
 
 

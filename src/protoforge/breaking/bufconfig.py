@@ -11,7 +11,7 @@ sections becomes several groups, each checked by its own buf run over its own fi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,12 +47,6 @@ class BreakingConfig:
     ignore_only: tuple[tuple[str, tuple[str, ...]], ...] = ()
     ignore_unstable_packages: bool = False
     version: str = "v1"
-
-    def with_extra_ignores(self, paths: tuple[str, ...]) -> BreakingConfig:
-        """buf refuses an ignore path inside another one: keep only the outermost."""
-        merged = {*self.ignore, *paths}
-        outermost = {p for p in merged if not any(p != q and p.startswith(q + "/") for q in merged)}
-        return replace(self, ignore=tuple(sorted(outermost)))
 
     def to_buf_json(self) -> str:
         breaking: dict[str, Any] = {"use": list(self.use)}

@@ -317,27 +317,30 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
     baseline_bytes = _serialize(baseline_full, targets, kept, stubbed)
 
     from protoforge.breaking import finish, names_outside
-    from protoforge.breaking.runner import run_breaking
+    from protoforge.breaking.runner import run_breaking, without_files
 
     locator = Locator(config, current_contracts, current_bytes)
     raw = []
     for group in settings.groups:
-        cfg = group.config
-        if len(settings.groups) > 1:
+        current_image, baseline_image = current_bytes, baseline_bytes
+        if len(settings.groups) > 1:  # each group: its own files and their imports, as buf
             root_of = {name: entry[0] for name, entry in baseline.contracts.items()}
-            others = names_outside(
-                group.roots,
-                current_contracts,
-                frozenset(baseline.contracts),
-                root_of,
-                config,
-                lambda name: (
-                    *imports_of(name, scans_current),
-                    *imports_of(name, scans_baseline),
-                ),
+            others = frozenset(
+                names_outside(
+                    group.roots,
+                    current_contracts,
+                    frozenset(baseline.contracts),
+                    root_of,
+                    config,
+                    lambda name: (
+                        *imports_of(name, scans_current),
+                        *imports_of(name, scans_baseline),
+                    ),
+                )
             )
-            cfg = cfg.with_extra_ignores(others)
-        raw += run_breaking(current_bytes, baseline_bytes, cfg)
+            current_image = without_files(current_image, others)
+            baseline_image = without_files(baseline_image, others)
+        raw += run_breaking(current_image, baseline_image, group.config)
     return finish(label, settings, locator, raw, suppressions, categories)
 
 

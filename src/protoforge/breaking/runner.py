@@ -219,6 +219,29 @@ def _parse(stdout: str) -> list[RawFinding]:
     return sorted(set(findings))
 
 
+def without_files(image: bytes, drop: frozenset[str]) -> bytes:
+    """The image without the files in `drop` (but with everything the kept files import, so
+    that it still links). With several v2 modules buf compares each module's own image: its
+    files and their imports; files of other modules are not in it at all (ignoring them by path
+    would still leave their package-level deletions visible)."""
+    if not image or not drop:
+        return image
+    from google.protobuf import descriptor_pb2
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(image)
+    by_name = {f.name: f for f in files.file}
+    keep = {name for name in by_name if name not in drop}
+    stack = list(keep)
+    while stack:
+        for dependency in by_name[stack.pop()].dependency:
+            if dependency in by_name and dependency not in keep:
+                keep.add(dependency)
+                stack.append(dependency)
+    result = descriptor_pb2.FileDescriptorSet()
+    result.file.extend(f for f in files.file if f.name in keep)
+    return result.SerializeToString()
+
+
 def _empty_image() -> bytes:
     """buf rejects an image without files; one empty file stands for "no contracts" (only ever on
     the current side, where an added file cannot be a finding)."""
