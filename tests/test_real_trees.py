@@ -440,3 +440,25 @@ def test_non_ascii_contract_names_are_generated_completely(tmp_path: Path) -> No
     refused = run_cli("gen", cwd=project)
     assert refused.code == 2, refused.output
     assert "changes under Unicode NFKC normalization" in refused.output
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_check_breaking_compiles_imports_only_installed_packages_have(
+    tmp_path: Path, full: bool
+) -> None:
+    """A contract importing google/api/annotations.proto with nothing vendored generates
+    (above); the breaking gate must compile it the same way instead of 'File not found'."""
+    project = make_tree(tmp_path, vendored=False, package=None)
+    shutil.copytree(project / "proto", tmp_path / "baseline")
+    service = project / "proto/acme/billing/v1/service.proto"
+    service.write_text(
+        service.read_text(encoding="utf-8").replace(
+            "rpc Ping(google.protobuf.Empty) returns (google.protobuf.Empty);", ""
+        ),
+        encoding="utf-8",
+    )
+    args = ["check-breaking", "--against", "baseline", "--format", "json"]
+    result = run_cli(*args, *(["--full"] if full else []), cwd=project)
+    assert result.code == 1, result.output
+    findings = json.loads(result.stdout)["findings"]
+    assert [f["rule"] for f in findings] == ["RPC_NO_DELETE"]

@@ -253,8 +253,6 @@ def scan_imports(
     """Follow the imports of the files at `start` through every file found on `import_paths`
     (proto roots, dependency roots, the well-known types), and resolve what is on none of them
     against the installed distributions."""
-    from google.protobuf import descriptor_pb2
-
     seen: set[str] = set()
     pending = [path for path in start]
     read = set(pending)  # each file is read once, whether it is a start file or an import
@@ -294,11 +292,15 @@ def scan_imports(
 
     for name in sorted(installed):
         add(name)
-    descriptor_set = descriptor_pb2.FileDescriptorSet(file=ordered).SerializeToString()
+    descriptor_set = b""
+    if ordered:  # imported only now: most trees need none of this
+        from google.protobuf import descriptor_pb2
+
+        descriptor_set = descriptor_pb2.FileDescriptorSet(file=ordered).SerializeToString()
     return ImportScan(
         tuple(installed[name] for name in sorted(installed)),
         tuple(sorted(dependency_files)),
-        descriptor_set if ordered else b"",
+        descriptor_set,
     )
 
 

@@ -90,7 +90,8 @@ def compile_current_subset(config: Config, contracts: tuple[ContractFile, ...]) 
     from protoforge.breaking.inprocess import compile_descriptor_set
 
     try:
-        data = compile_descriptor_set(contracts, config.proto_roots, config.jobs)
+        roots = (*config.proto_roots, *config.dependency_roots)
+        data = compile_descriptor_set(contracts, roots, config.jobs)
     except CompileError as exc:
         raise CompileError(
             f"the current contracts do not compile: {exc.message}",

@@ -37,18 +37,31 @@ def compile_descriptor_set(
     smaller and quicker for protoc to write and for buf to read."""
     if not contracts:
         return b""
+    import grpc_tools
+
+    from protoforge.provided import scan_imports
+
+    well_known_types = Path(grpc_tools.__file__).parent / "_proto"  # as compile.py passes it
+    # Imports that only installed distributions provide (google/api/annotations.proto with
+    # nothing vendored) compile against their descriptors, exactly as gen compiles them.
+    installed = scan_imports(
+        [contract.path for contract in contracts], (*roots, well_known_types), ()
+    ).descriptor_set
     if len(contracts) > IN_PROCESS_LIMIT:
         from protoforge.compile import compile_contracts
 
-        return compile_contracts(contracts, roots, python=False, jobs=jobs).descriptor_set
-    import grpc_tools
+        return compile_contracts(
+            contracts, roots, python=False, jobs=jobs, descriptor_set_in=installed
+        ).descriptor_set
     from grpc_tools import _protoc_compiler
 
-    well_known_types = Path(grpc_tools.__file__).parent / "_proto"  # as compile.py passes it
     with tempfile.TemporaryDirectory(prefix="protoforge-") as tmp:
         work = Path(tmp)
         descriptor_path = work / "descriptors.binpb"
         args = ["protoc", *(f"--proto_path={root}" for root in roots)]
+        if installed:
+            (work / "installed.binpb").write_bytes(installed)
+            args.append(f"--descriptor_set_in={work / 'installed.binpb'}")
         args += [
             f"--proto_path={well_known_types}",
             f"--descriptor_set_out={descriptor_path}",
