@@ -1,0 +1,193 @@
+"""Hostile and unlucky input to `gen`: every test names the harm it guards against.
+
+gen must never write or delete outside what it owns, never leave a tree the next run cannot
+repair, and report what the user got wrong as exit 2 with the file and line, never as a bug.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+import pytest
+from conftest import SHOP_PROTOS, make_project, run_cli, snapshot_tree
+
+from protoforge.config import _duration
+
+BASE = 'proto_roots = ["proto"]\nout = "gen"\n'
+
+# --- config values that would render broken code -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "reason"),
+    [
+        ("[client]\ntimeout = inf\n", "client.timeout", "finite"),
+        ("[client]\ntimeout = nan\n", "client.timeout", "finite"),
+        ("[client]\ntimeout = -1\n", "client.timeout", "positive"),
+        ("[client]\ntimeout = 400000000000\n", "client.timeout", "limit"),
+        ("[client]\ntimeout = 0.0000000015\n", "client.timeout", "nanoseconds"),
+        ("[client.retry]\ninitial_backoff = 0.0001\n", "initial_backoff", "milliseconds"),
+        ("[client.retry]\ninitial_backoff = 0.0015000000001\n", "initial_backoff", "nanoseconds"),
+        ("[client.retry]\ninitial_backoff = 0.1\nmax_backoff = inf\n", "max_backoff", "finite"),
+        ("[client.retry]\nbackoff_multiplier = inf\n", "backoff_multiplier", "finite"),
+        ("[client.retry]\nbackoff_multiplier = nan\n", "backoff_multiplier", "finite"),
+    ],
+)
+def test_config_values_that_render_broken_clients_are_rejected(
+    tmp_path: Path, table: str, key: str, reason: str
+) -> None:
+    """Harm: `timeout = inf` rendered `DEFAULT_TIMEOUT = inf` (NameError on import), a backoff
+    of 0.0001 rendered "0s" and `inf` rendered "infs" (gRPC then fails every call with
+    INVALID_ARGUMENT) - all with exit 0. Now: exit 2 naming the key, the file and its line."""
+    project = make_project(tmp_path, SHOP_PROTOS, config=BASE + table)
+    result = run_cli("gen", cwd=project)
+    assert result.code == 2, result.output
+    name = key.rsplit(".", 1)[-1]
+    line = next(n for n, text in enumerate(table.splitlines(), 3) if text.startswith(name))
+    assert f"protoforge.toml:{line}:1: error: " in result.stderr
+    assert key in result.stderr and reason in result.stderr
+    assert not (project / "gen").exists()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.0001, "0.0001s"),
+        (0.000000001, "0.000000001s"),
+        (0.1, "0.1s"),
+        (1.5, "1.5s"),
+        (2, "2s"),
+        (123.456789012, "123.456789012s"),
+        (315_576_000_000, "315576000000s"),
+    ],
+)
+def test_durations_render_exactly(seconds: float, text: str) -> None:
+    """Harm: durations were rounded to milliseconds, so a small backoff became "0s", which
+    gRPC rejects. A protobuf Duration in JSON is decimal seconds, up to 9 fractional digits, and
+    an "s" suffix: every accepted value renders exactly."""
+    assert _duration(seconds) == text
+
+
+def test_grpc_accepts_the_rendered_extremes() -> None:
+    """Harm: a service config gRPC cannot parse fails every call. The smallest and largest
+    durations the config accepts, in a real retry policy, make a retried call succeed."""
+    attempts = []
+
+    def flaky(request: bytes, context: grpc.ServicerContext) -> bytes:
+        attempts.append(request)
+        if len(attempts) == 1:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "try again")
+        return request
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    handler = grpc.unary_unary_rpc_method_handler(flaky)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("t.S", {"M": handler}),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    policy = {
+        "maxAttempts": 2,
+        "initialBackoff": _duration(0.001),
+        "maxBackoff": _duration(315_576_000_000),
+        "backoffMultiplier": 2.0,
+        "retryableStatusCodes": ["UNAVAILABLE"],
+    }
+    config = {"methodConfig": [{"name": [{"service": "t.S"}], "retryPolicy": policy}]}
+    try:
+        with grpc.insecure_channel(
+            f"127.0.0.1:{port}", options=[("grpc.service_config", json.dumps(config))]
+        ) as channel:
+            assert channel.unary_unary("/t.S/M")(b"ping", timeout=10) == b"ping"
+    finally:
+        server.stop(None)
+    assert len(attempts) == 2
+
+
+def test_accepted_extreme_values_generate_importable_clients(tmp_path: Path) -> None:
+    """Harm: exit 0 with a client module that does not import. The extremes the config accepts
+    render a client that imports and carries them."""
+    table = (
+        "[client]\ntimeout = 0.000000001\n[client.retry]\ninitial_backoff = 0.001000001\n"
+        "max_backoff = 315576000000\nbackoff_multiplier = 1e300\n"
+    )
+    project = make_project(tmp_path, SHOP_PROTOS, config=BASE + table)
+    assert run_cli("gen", cwd=project).code == 0
+    client = project / "gen" / "shop" / "v1" / "cart_pf_client.py"
+    code = (
+        "import shop.v1.cart_pf_client as c, json\n"
+        "print(c.DEFAULT_TIMEOUT)\n"
+        "print(json.dumps(c.SERVICE_CONFIG['methodConfig'][0]['retryPolicy']))\n"
+    )
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=project / "gen",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr + client.read_text()[:2000]
+    timeout, policy = done.stdout.splitlines()
+    assert float(timeout) == 1e-9
+    assert '"initialBackoff": "0.001000001s"' in policy
+    assert '"maxBackoff": "315576000000s"' in policy
+
+
+# --- user input that was reported as a protoforge bug -----------------------------------------
+
+
+@pytest.mark.parametrize("where", ["service", "method"])
+def test_non_utf8_comment_is_a_user_error_with_file_and_line(tmp_path: Path, where: str) -> None:
+    """Harm: a Latin-1 byte in a service or method comment crashed gen with "internal error"
+    (exit 3, "please report a bug"), without saying which file to fix."""
+    lines = [
+        b'syntax = "proto3";',
+        b"package shop.v1;",
+        b"message Item { string sku = 1; }",
+        b"// Caf\xe9 service" if where == "service" else b"// fine",
+        b"service S {",
+        b"  // r\xe9sum\xe9 of the item" if where == "method" else b"  // fine",
+        b"  rpc Get(Item) returns (Item);",
+        b"}",
+    ]
+    project = make_project(tmp_path, {})
+    proto = project / "proto" / "shop" / "v1" / "item.proto"
+    proto.parent.mkdir(parents=True)
+    proto.write_bytes(b"\n".join(lines) + b"\n")
+    result = run_cli("gen", cwd=project)
+    assert result.code == 2, result.output
+    line = 4 if where == "service" else 6
+    assert f"proto/shop/v1/item.proto:{line}: error: comment has a byte that is not UTF-8" in (
+        result.stderr
+    )
+    assert "internal error" not in result.output
+    assert not (project / "gen").exists()
+
+
+@pytest.mark.parametrize(
+    ("template", "text", "message"),
+    [
+        ("client.py.jinja", "{{ header }}\n{% if services %}\n", "Unexpected end of template"),
+        ("client.py.jinja", "{{ header }}\n\n{{ 1 // 0 }}\n", "ZeroDivisionError"),
+        ("runtime.py.jinja", "{{ header }}\n{{ module + 1 }}\n", "TypeError"),
+        ("server.py.jinja", "{{ header }}\n{{ services[0].nope }}\n", "has no attribute 'nope'"),
+    ],
+)
+def test_broken_user_template_is_a_user_error_naming_the_template(
+    tmp_path: Path, template: str, text: str, message: str
+) -> None:
+    """Harm: a user's template that raises was reported as a protoforge bug (exit 3) without
+    the template's name; the user could not tell their template was at fault."""
+    project = make_project(tmp_path, SHOP_PROTOS, config=BASE + 'templates_dir = "tpl"\n')
+    (project / "tpl").mkdir()
+    (project / "tpl" / template).write_text(text)
+    result = run_cli("gen", cwd=project)
+    assert result.code == 2, result.output
+    line = text.count("\n")
+    assert f"tpl/{template}:{line}: error: " in result.stderr
+    assert message in result.stderr
+    assert snapshot_tree(project / "gen") == {}
