@@ -191,3 +191,188 @@ def test_broken_user_template_is_a_user_error_naming_the_template(
     assert f"tpl/{template}:{line}: error: " in result.stderr
     assert message in result.stderr
     assert snapshot_tree(project / "gen") == {}
+
+
+# --- confinement: plugin responses, manifests, caches, symlinks -------------------------------
+
+# A protoc plugin that returns one file per name in its parameter (names separated by ":").
+NAMING_PLUGIN = """#!{python}
+import sys
+from google.protobuf.compiler import plugin_pb2
+
+request = plugin_pb2.CodeGeneratorRequest.FromString(sys.stdin.buffer.read())
+response = plugin_pb2.CodeGeneratorResponse()
+for name in request.parameter.split(":"):
+    out = response.file.add()
+    out.name = name
+    out.content = "// from the plugin\\n"
+sys.stdout.buffer.write(response.SerializeToString())
+"""
+
+
+def target_project(tmp_path: Path, names: str = "api/shop.ts") -> Path:
+    """A project under tmp_path/p whose target `ts` (out = "ts") writes `names`."""
+    plugin = tmp_path / "bin" / "protoc-gen-names"
+    plugin.parent.mkdir(parents=True, exist_ok=True)
+    plugin.write_text(NAMING_PLUGIN.format(python=sys.executable))
+    plugin.chmod(0o755)
+    table = f'[targets.ts]\nout = "ts"\nplugin = "{plugin}"\noptions = ["{names}"]\n'
+    return make_project(tmp_path / "p", SHOP_PROTOS, config=BASE + table)
+
+
+def everything_below(directory: Path) -> dict[str, bytes]:
+    """Every file (and link target text) below `directory`, to prove nothing changed."""
+    found: dict[str, bytes] = {}
+    for path in sorted(directory.rglob("*")):
+        name = path.relative_to(directory).as_posix()
+        if path.is_symlink():
+            found[name] = b"-> " + str(path.readlink()).encode()
+        elif path.is_file():
+            found[name] = path.read_bytes()
+    return found
+
+
+@pytest.mark.parametrize("name", ["../escaped.ts", "sub/../../escaped.ts", "ABSOLUTE"])
+def test_plugin_file_names_outside_the_target_are_refused(tmp_path: Path, name: str) -> None:
+    """Harm: a plugin (buggy, or fed hostile options) returning `../x`, `sub/../../x` or
+    `/abs/x` made gen write those files outside the target directory and list them in the
+    manifest, whose next run could then delete them."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    name = name.replace("ABSOLUTE", str(outside / "escaped.ts"))
+    project = target_project(tmp_path, f"api/fine.ts:{name}")
+    before = everything_below(tmp_path)
+    result = run_cli("gen", cwd=project)
+    assert result.code == 2, result.output
+    assert f"targets.ts: error: {name!r} is not a relative path inside ts" in result.stderr
+    assert everything_below(tmp_path) == before  # nothing written, here or anywhere
+
+
+def gen_ok(project: Path, *args: str) -> None:
+    result = run_cli("gen", *args, cwd=project)
+    assert result.code == 0, result.output
+
+
+@pytest.mark.parametrize("line", ["ABSOLUTE", "../victim.txt", "api/../../victim.txt"])
+def test_manifest_naming_files_outside_is_an_error(tmp_path: Path, line: str) -> None:
+    """Harm: a committed `.protoforge-manifest` with an absolute path (or `..`) made gen delete
+    that file - any file the user can delete, anywhere on the machine."""
+    project = target_project(tmp_path)
+    gen_ok(project)
+    victim = project / "victim.txt"
+    victim.write_text("precious\n")
+    manifest = project / "ts" / ".protoforge-manifest"
+    line = line.replace("ABSOLUTE", str(victim))
+    manifest.write_text(manifest.read_text() + f"{line}\n")
+    for args in ((), ("--no-cache",)):
+        result = run_cli("gen", *args, cwd=project)
+        assert result.code == 2, result.output
+        number = len(manifest.read_text().splitlines())
+        assert f"ts/.protoforge-manifest:{number}: error: {line!r} is not a relative path" in (
+            result.stderr
+        )
+        assert victim.read_text() == "precious\n"
+
+
+def test_manifest_path_through_a_symlink_is_refused(tmp_path: Path) -> None:
+    """Harm: a manifest line `link/victim.txt`, with `link` a symlink inside the target
+    directory pointing elsewhere, deleted the file the link leads to."""
+    project = target_project(tmp_path)
+    gen_ok(project)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "victim.txt").write_text("precious\n")
+    (project / "ts" / "link").symlink_to(elsewhere)
+    manifest = project / "ts" / ".protoforge-manifest"
+    manifest.write_text(manifest.read_text() + "link/victim.txt\n")
+    result = run_cli("gen", "--no-cache", cwd=project)
+    assert result.code == 2, result.output
+    assert "ts/link/victim.txt: error: is below ts/link, a symbolic link" in result.stderr
+    assert (elsewhere / "victim.txt").read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("recorded", ["legacy", "wrong digest"])
+def test_tampered_manifest_cannot_delete_a_user_file_inside_the_target(
+    tmp_path: Path, recorded: str
+) -> None:
+    """Harm: a manifest line naming a user's own file inside the target directory (a README)
+    deleted it as a "stale generated file". Removal needs the file's content to match the
+    digest gen recorded when it wrote the file."""
+    project = target_project(tmp_path)
+    gen_ok(project)
+    mine = project / "ts" / "README.md"
+    mine.write_text("my notes\n")
+    manifest = project / "ts" / ".protoforge-manifest"
+    fake = "README.md" if recorded == "legacy" else f"{'0' * 64} README.md"
+    manifest.write_text(manifest.read_text() + f"{fake}\n")
+    gen_ok(project, "--no-cache")
+    assert mine.read_text() == "my notes\n"
+
+
+def test_stale_target_file_is_removed_when_it_is_what_gen_wrote(tmp_path: Path) -> None:
+    """The other side of the digest rule: a target file gen wrote and that is no longer
+    generated is still removed (and a hand-edited one is kept)."""
+    project = target_project(tmp_path, "api/a.ts:api/b.ts:api/c.ts")
+    gen_ok(project)
+    (project / "ts" / "api" / "b.ts").write_text("// my edit\n")
+    toml = project / "protoforge.toml"
+    toml.write_text(toml.read_text().replace("api/a.ts:api/b.ts:api/c.ts", "api/c.ts"))
+    gen_ok(project)
+    assert not (project / "ts" / "api" / "a.ts").exists()
+    assert (project / "ts" / "api" / "b.ts").read_text() == "// my edit\n"
+    assert (project / "ts" / "api" / "c.ts").exists()
+    assert "api/c.ts" in (project / "ts" / ".protoforge-manifest").read_text()
+
+
+def test_cache_entry_outside_out_is_an_error(tmp_path: Path) -> None:
+    """Harm: a tampered `.protoforge-cache` listing a file outside `out` made gen delete it as
+    stale whenever it carried protoforge's header (a copy of a generated file elsewhere)."""
+    project = make_project(tmp_path / "p", SHOP_PROTOS)
+    gen_ok(project)
+    victim = tmp_path / "elsewhere" / "copy_pb2.py"
+    victim.parent.mkdir()
+    victim.write_bytes((project / "gen" / "shop" / "v1" / "item_pb2.py").read_bytes())
+    state_path = project / ".protoforge-cache" / "gen-state.json"
+    state = json.loads(state_path.read_text())
+    some = next(iter(state["files"].values()))
+    state["files"][str(victim)] = some
+    state_path.write_text(json.dumps(state))
+    (project / "proto" / "shop" / "v1" / "cart.proto").unlink()  # makes gen look for stale
+    result = run_cli("gen", cwd=project)
+    assert result.code == 2, result.output
+    assert f"{str(victim)!r} is outside what protoforge owns" in result.stderr
+    assert ".protoforge-cache/gen-state.json" in result.stderr
+    assert victim.exists()
+
+
+def test_symlinked_directory_inside_out_is_not_written_through(tmp_path: Path) -> None:
+    """Harm: `out/shop` being a symlink to another directory made gen write (and remove) the
+    generated files there instead of inside `out`."""
+    project = make_project(tmp_path / "p", SHOP_PROTOS)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "gen").mkdir()
+    (project / "gen" / "shop").symlink_to(elsewhere, target_is_directory=True)
+    result = run_cli("gen", cwd=project)
+    assert result.code == 2, result.output
+    assert "is below gen/shop, a symbolic link; protoforge does not write through links" in (
+        result.stderr
+    )
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_symlink_at_a_generated_path_is_refused(tmp_path: Path) -> None:
+    """Harm: a generated path that is a symlink to a user's file would be read through and
+    replaced; gen writes only regular files, and says so."""
+    project = make_project(tmp_path / "p", SHOP_PROTOS)
+    gen_ok(project)
+    victim = tmp_path / "victim.py"
+    victim.write_text("mine\n")
+    generated = project / "gen" / "shop" / "v1" / "item_pb2.py"
+    generated.unlink()
+    generated.symlink_to(victim)
+    result = run_cli("gen", cwd=project)
+    assert result.code == 2, result.output
+    assert "gen/shop/v1/item_pb2.py: error: is a symbolic link" in result.stderr
+    assert victim.read_text() == "mine\n"
+    assert generated.is_symlink()
