@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 from conftest import SHOP_PROTOS, make_project, run_cli, snapshot_tree
 
-from protoforge.config import _duration
+from protoforge.config import _duration, load_config
+from protoforge.errors import ProtoforgeError
 
 BASE = 'proto_roots = ["proto"]\nout = "gen"\n'
 
@@ -376,3 +379,141 @@ def test_symlink_at_a_generated_path_is_refused(tmp_path: Path) -> None:
     assert "gen/shop/v1/item_pb2.py: error: is a symbolic link" in result.stderr
     assert victim.read_text() == "mine\n"
     assert generated.is_symlink()
+
+
+# --- full disk ----------------------------------------------------------------------------------
+
+
+def many_contracts(count: int, start: int = 0) -> dict[str, str]:
+    return {
+        f"bulk/v{index}/thing.proto": f'syntax = "proto3";\npackage bulk.v{index};\n'
+        f"// {'padding ' * 200}\nmessage Thing {{ string name = 1; }}\n"
+        "service Things { rpc Get(Thing) returns (Thing); }\n"
+        for index in range(start, start + count)
+    }
+
+
+def assert_no_debris(tree: Path) -> None:
+    """No 0-byte files and no temporary files left anywhere below `tree`."""
+    for path in tree.rglob("*"):
+        assert not path.name.endswith(".protoforge-tmp"), path
+        if path.is_file():
+            assert path.stat().st_size > 0, f"0-byte file at {path}"
+
+
+def test_full_disk_fault_leaves_every_path_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Harm: a full disk left 0-byte files at generated paths and said "could not write .:";
+    every later gen then refused them as "exists and was not generated". Injected here where
+    the disk fills in real life: a write() that writes part of the data, then fails with ENOSPC
+    and no file name. Works on every machine (the tmpfs test below needs mount rights)."""
+    import errno
+    import os
+
+    from protoforge import plan as plan_module
+    from protoforge.generate import generate, write
+    from protoforge.plan import compare
+
+    project = make_project(tmp_path, many_contracts(3))
+    config = load_config(project / "protoforge.toml")
+    plan = generate(config)
+    write(config, plan, compare(plan))
+    for name, text in many_contracts(6, start=3).items():  # created files
+        (project / "proto" / name).parent.mkdir(parents=True)
+        (project / "proto" / name).write_text(text)
+    first = project / "proto" / "bulk" / "v0" / "thing.proto"  # updated files
+    first.write_text(first.read_text().replace("string name = 1;", "string name = 1; int32 n = 2;"))
+    before = snapshot_tree(project / "gen")
+
+    real_fdopen = os.fdopen
+    opened = 0
+
+    class FillsUp:
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def __enter__(self) -> FillsUp:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
+
+        def write(self, data: bytes) -> int:
+            self.handle.write(data[: len(data) // 2])
+            self.handle.flush()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def fdopen(descriptor: int, *args: Any, **kwargs: Any) -> Any:
+        nonlocal opened
+        handle = real_fdopen(descriptor, *args, **kwargs)
+        opened += 1
+        return FillsUp(handle) if opened == 7 else handle
+
+    monkeypatch.setattr(plan_module.os, "fdopen", fdopen)
+    plan = generate(config)
+    outcome = compare(plan)
+    changed = [c for c in outcome.changes if c.is_change]
+    assert len(changed) > 7
+    with pytest.raises(ProtoforgeError) as caught:
+        write(config, plan, outcome)
+    monkeypatch.undo()
+    message = caught.value.message
+    assert message.startswith("could not write ") and message.endswith(": No space left on device")
+    failed_path = message.removeprefix("could not write ").split(":")[0]
+    assert failed_path.endswith(".py") or failed_path.endswith(".pyi"), message
+    assert snapshot_tree(project / "gen") == before
+    assert_no_debris(project / "gen")
+    plan = generate(config)  # the next run repairs: nothing stands in its way
+    write(config, plan, compare(plan))
+    assert all(p.is_file() for p in plan.files)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A 160 KiB tmpfs (root only: skipped where mounting is not permitted), unmounted after."""
+    import subprocess
+
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_real_full_disk_leaves_the_tree_as_it_was_and_the_next_run_repairs(
+    tmp_path: Path, small_tmpfs: Path
+) -> None:
+    """Harm: as above, on a real full file system (a small tmpfs as `out`)."""
+    import subprocess
+
+    project = make_project(
+        tmp_path / "p",
+        many_contracts(1),
+        config=f'proto_roots = ["proto"]\nout = "{small_tmpfs}"\n',
+    )
+    gen_ok(project)
+    before = snapshot_tree(small_tmpfs)
+    for name, text in many_contracts(40, start=1).items():
+        (project / "proto" / name).parent.mkdir(parents=True)
+        (project / "proto" / name).write_text(text)
+    result = run_cli("gen", cwd=project)
+    assert result.code == 2, result.output
+    assert "protoforge: error: could not write " in result.stderr
+    assert ": No space left on device" in result.stderr
+    assert "could not write .:" not in result.stderr
+    assert snapshot_tree(small_tmpfs) == before
+    assert_no_debris(small_tmpfs)
+    # Space freed: the next run succeeds with no hand repair.
+    subprocess.run(["mount", "-o", "remount,size=8m", str(small_tmpfs)], check=True)
+    gen_ok(project)
+    assert (small_tmpfs / "bulk" / "v40" / "thing_pb2.py").is_file()

@@ -7,11 +7,12 @@ The plan is the single hand-off between generation and the file system. That giv
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -242,64 +243,104 @@ def _may_be_generated(path: Path) -> bool:
 # Below this many files per writer, one writer is as fast as several.
 MIN_WRITES_PER_WORKER = 512
 
+TEMPORARY_SUFFIX = ".protoforge-tmp"
+
 
 def apply(outcome: Outcome, managed_dirs: tuple[Path, ...], *, jobs: int = 0) -> None:
-    """Write the changes: new files are created exclusively, existing ones replaced atomically
-    (temp file + rename), by up to `jobs` writers (0: one per CPU). If any write fails, the files
-    already written are restored, so the tree is exactly as it was."""
+    """Write the changes in two phases, by up to `jobs` writers (0: one per CPU):
+
+    1. *stage*: every new content goes to a temporary file next to its path. This is where
+       the disk can fill up; a failure (or an interrupt) here removes the temporary files and
+       leaves every path exactly as it was - never a 0-byte file at a generated path.
+    2. *commit*: each temporary file replaces its path in one rename (new files are linked in,
+       failing if a file appeared there since the plan was compared); stale files are
+       removed. A failure here restores what was already committed.
+
+    Killed outright (SIGKILL), each path still holds its old or its new content: renames are
+    atomic. The next run finds the old ones and writes them again."""
     writes = [c for c in outcome.changes if c.status in (Status.CREATED, Status.UPDATED)]
     removals = [c for c in outcome.changes if c.status is Status.REMOVED]
-    done: list[FileChange] = []
     created_dirs: list[Path] = []
+    staged: list[FileChange] = []
     try:
         for directory in sorted({change.path.parent for change in writes}):
             missing = [d for d in (directory, *directory.parents) if not d.exists()]
             directory.mkdir(parents=True, exist_ok=True)
             created_dirs.extend(reversed(missing))
-        _write_all(writes, done, jobs)
+        _in_slices(writes, _stage, staged, jobs)
+    except BaseException as exc:
+        _discard(staged)
+        remove_if_empty(created_dirs)
+        if isinstance(exc, OSError):
+            raise write_failed(exc) from exc
+        raise
+    done: list[FileChange] = []
+    try:
+        _in_slices(writes, _commit, done, jobs)
         for change in removals:
             change.path.unlink()
             done.append(change)
-    except OSError as exc:
+    except BaseException as exc:
         _rollback(done)
+        committed = {id(change) for change in done}
+        _discard([change for change in writes if id(change) not in committed])
         remove_if_empty(created_dirs)
-        raise write_failed(exc) from exc
+        if isinstance(exc, OSError):
+            raise write_failed(exc) from exc
+        raise
     _remove_empty_dirs((c.path.parent for c in removals), managed_dirs)
 
 
-def _write_all(writes: Sequence[FileChange], done: list[FileChange], jobs: int) -> None:
-    """Write every change, recording in `done` what was written. Several writers each take a
-    contiguous slice of the sorted paths, so that they work in different directories: creating
-    files is mostly kernel time, and writers in one directory contend for its lock (measured:
-    interleaved writers gained nothing, sliced ones halved the wall time on 2 cores)."""
-    workers = min(jobs or os.cpu_count() or 1, len(writes) // MIN_WRITES_PER_WORKER)
+def _in_slices(
+    changes: Sequence[FileChange],
+    action: Callable[[FileChange], None],
+    done: list[FileChange],
+    jobs: int,
+) -> None:
+    """`action` on every change, recording in `done` the ones it completed. Several writers
+    each take a contiguous slice of the sorted paths, so that they work in different
+    directories: creating files is mostly kernel time, and writers in one directory contend for
+    its lock (measured: interleaved writers gained nothing, sliced ones halved the wall time on
+    2 cores). The first failure stops every writer; an interrupt of the calling thread too,
+    and `done` is complete either way."""
+    workers = min(jobs or os.cpu_count() or 1, len(changes) // MIN_WRITES_PER_WORKER)
     if workers <= 1:
-        for change in writes:
-            _write(change)
+        for change in changes:
+            action(change)
             done.append(change)
         return
     failed = threading.Event()
 
-    def write_slice(changes: Sequence[FileChange]) -> tuple[list[FileChange], OSError | None]:
-        written: list[FileChange] = []
-        for change in changes:
+    def run_slice(part: Sequence[FileChange]) -> tuple[list[FileChange], OSError | None]:
+        completed: list[FileChange] = []
+        for change in part:
             if failed.is_set():
                 break
             try:
-                _write(change)
+                action(change)
             except OSError as exc:
                 failed.set()
-                return written, exc
-            written.append(change)
-        return written, None
+                return completed, exc
+            completed.append(change)
+        return completed, None
 
-    size = len(writes)
-    slices = [writes[size * i // workers : size * (i + 1) // workers] for i in range(workers)]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="protoforge-write") as pool:
-        results = list(pool.map(write_slice, slices))
-    errors = [error for written, error in results if error is not None]
-    for written, _ in results:
-        done.extend(written)
+    size = len(changes)
+    slices = [changes[size * i // workers : size * (i + 1) // workers] for i in range(workers)]
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="protoforge-write")
+    running = [pool.submit(run_slice, part) for part in slices]
+    try:
+        wait(running)
+    except BaseException:
+        failed.set()  # interrupted: stop the writers, then account for what they did
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        errors: list[OSError] = []
+        for future in running:
+            completed, error = future.result()
+            done.extend(completed)
+            if error is not None:
+                errors.append(error)
     if errors:
         raise errors[0]
 
@@ -318,25 +359,66 @@ def write_failed(exc: OSError) -> ProtoforgeError:
     )
 
 
-def _write(change: FileChange) -> None:
+def temporary_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}{TEMPORARY_SUFFIX}")
+
+
+def _stage(change: FileChange) -> None:
+    """Write the new content next to its path. Errors name the generated path, never the
+    temporary file (or nothing at all, as a failed write() does)."""
     assert change.new is not None
-    if change.status is Status.CREATED:
-        # "x": fail rather than clobber a file that appeared since the plan was compared.
-        with change.path.open("xb") as handle:
-            handle.write(change.new)
-    else:
-        _atomic_write(change.path, change.new)
+    try:
+        _write_new_file(temporary_path(change.path), change.new)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(change.path)) from exc
+
+
+def _write_new_file(path: Path, content: bytes) -> None:
+    """Create `path` afresh (a leftover of a killed run, even a symlink, is unlinked first:
+    O_EXCL then guarantees the write cannot follow a link) and write `content`; nothing is
+    left behind on failure."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _commit(change: FileChange) -> None:
+    temporary = temporary_path(change.path)
+    if change.status is Status.UPDATED:
+        os.replace(temporary, change.path)
+        return
+    # A created file: link, which fails rather than clobber a file that appeared since the
+    # plan was compared (rename would replace it).
+    try:
+        os.link(temporary, change.path)
+    except FileExistsError as exc:
+        raise OSError(exc.errno, "a file appeared there during gen", str(change.path)) from exc
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+            raise
+        if os.path.lexists(change.path):  # no hard links here (FAT, some FUSE mounts)
+            raise OSError(
+                errno.EEXIST, "a file appeared there during gen", str(change.path)
+            ) from exc
+        os.rename(temporary, change.path)
+        return
+    temporary.unlink()
+
+
+def _discard(changes: Iterable[FileChange]) -> None:
+    for change in changes:
+        temporary_path(change.path).unlink(missing_ok=True)
 
 
 def _atomic_write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.protoforge-tmp")
-    try:
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    temporary = temporary_path(path)
+    _write_new_file(temporary, content)
+    os.replace(temporary, path)
 
 
 def _rollback(done: list[FileChange]) -> None:
