@@ -6,7 +6,9 @@ repair, and report what the user got wrong as exit 2 with the file and line, nev
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
 import sys
 from collections.abc import Iterator
 from concurrent import futures
@@ -517,3 +519,230 @@ def test_real_full_disk_leaves_the_tree_as_it_was_and_the_next_run_repairs(
     subprocess.run(["mount", "-o", "remount,size=8m", str(small_tmpfs)], check=True)
     gen_ok(project)
     assert (small_tmpfs / "bulk" / "v40" / "thing_pb2.py").is_file()
+
+
+# --- concurrent gens ---------------------------------------------------------------------------
+
+
+def test_two_gens_at_once_serialize_and_leave_a_current_tree(tmp_path: Path) -> None:
+    """Harm: two gens on one tree interleaved; one run's rollback wrote old content over the
+    other's files, and both reported success over a stale tree. Now the second waits for the
+    first (saying so) and plans against its result: both succeed, the tree is current."""
+    import subprocess
+
+    project = make_project(tmp_path / "p", many_contracts(150))
+    command = [sys.executable, "-m", "protoforge", "gen"]
+    runs = [
+        subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    errors = [err.decode() for _, err in outputs]
+    assert any("waiting for another gen on this project" in text for text in errors), errors
+    check = run_cli("gen", "--check", cwd=project)
+    assert check.code == 0, check.output
+    # One run created everything; the other found it current.
+    summaries = sorted(out.decode().splitlines()[-1] for out, _ in outputs)
+    assert any(" 0 created, 0 updated" in line for line in summaries), summaries
+
+
+def test_gen_while_another_holds_the_lock_exits_2_after_the_bounded_wait(tmp_path: Path) -> None:
+    """Harm: a second gen (a watcher, an IDE hook) silently racing the first. With the lock
+    held past --lock-timeout, gen exits 2 saying another gen is running, having changed
+    nothing."""
+    import fcntl
+    import os
+
+    project = make_project(tmp_path / "p", SHOP_PROTOS)
+    before = snapshot_tree(project)
+    descriptor = os.open(project, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        result = run_cli("gen", "--lock-timeout", "0.5", cwd=project)
+        check = run_cli("gen", "--check", "--lock-timeout", "0", cwd=project)
+    finally:
+        os.close(descriptor)
+    assert result.code == 2, result.output
+    assert "waiting for another gen on this project" in result.stderr
+    assert "protoforge: error: another protoforge gen is running on" in result.stderr
+    assert check.code == 2, check.output
+    assert snapshot_tree(project) == before
+
+
+# --- SIGKILL and SIGTERM at random moments of a 1,000-contract gen ----------------------------
+
+KILL_SEED = 13
+# (signal, phase). "compile": a seeded 0.5-2.5 s after the start, while protoc and the stub
+# generator run. "stage": a seeded 0-200 ms after gen creates `gen/fresh/` (the first
+# directory of the sorted writes), while it writes temporary files. "commit": a seeded 0-30 ms
+# after the first new file (`gen/fresh/new0_pb2.py`) appears, while temporary files replace
+# their paths.
+KILL_POINTS = (
+    ("SIGTERM", "compile"),
+    ("SIGTERM", "commit"),
+    ("SIGKILL", "stage"),
+    ("SIGKILL", "commit"),
+)
+WAIT_FOR = {"stage": "gen/fresh", "commit": "gen/fresh/new0_pb2.py"}
+DELAYS = {"compile": (0.5, 2.5), "stage": (0.0, 0.2), "commit": (0.0, 0.03)}
+
+
+def output_tree(project: Path) -> dict[str, bytes]:
+    """Everything gen owns in `project` (generated tree and scaffolds), not the contracts."""
+    return {
+        name: content
+        for name, content in snapshot_tree(project).items()
+        if not name.startswith(("proto/", ".protoforge-cache/"))
+    }
+
+
+def edit_contracts(project: Path) -> None:
+    """Changes that make the next gen update, create and remove files."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import synth
+    finally:
+        sys.path.pop(0)
+    proto = project / "proto"
+    for index in range(0, 1000, 2):  # updated
+        path = proto / synth.file_name(index)
+        text = path.read_text().replace(
+            "  string id = 1;", "  string id = 1;\n  int32 added = 999;"
+        )
+        path.write_text(text)
+    for index in range(990, 1000):  # removed (the last files: nothing imports them)
+        (proto / synth.file_name(index)).unlink()
+    for index in range(20):  # created
+        path = proto / "fresh" / f"new{index}.proto"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f'syntax = "proto3";\npackage fresh.n{index};\nmessage M {{ string a = 1; }}\n'
+            "service S { rpc Get(M) returns (M); }\n"
+        )
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains `text` (protoc and the stub generator are
+    started with paths inside their temporary directory)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def thousand(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A 1,000-contract project generated once (the "old" tree), and the edits applied to a
+    copy and generated there (the "new" tree)."""
+    import shutil
+    import subprocess
+    import time
+
+    base = tmp_path_factory.mktemp("thousand")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import synth
+    finally:
+        sys.path.pop(0)
+    pristine = base / "pristine"
+    synth.generate_tree(pristine / "proto", 1000)
+    (pristine / "protoforge.toml").write_text(BASE)
+    gen_ok(pristine)
+    reference = base / "reference"
+    shutil.copytree(pristine, reference, symlinks=True)
+    edit_contracts(reference)
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "protoforge", "gen", "-q"], cwd=reference, check=True)
+    return {
+        "pristine": pristine,
+        "old": output_tree(pristine),
+        "new": output_tree(reference),
+        "seconds": time.monotonic() - started,
+    }
+
+
+def kill_moments() -> list[tuple[str, str, float]]:
+    rng = random.Random(KILL_SEED)
+    return [(name, phase, rng.uniform(*DELAYS[phase])) for name, phase in KILL_POINTS]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signal_name", "phase", "delay"), kill_moments())
+def test_killed_gen_leaves_old_or_new_files_and_the_next_run_repairs(
+    tmp_path: Path, thousand: dict[str, Any], signal_name: str, phase: str, delay: float
+) -> None:
+    """Harm: a gen killed midway (CI timeout, OOM killer, Ctrl-C, `kill`) left half-written
+    files that every later gen refused ("exists and was not generated"), protoc and stub
+    processes still running and temporary directories behind (SIGTERM; SIGINT was clean).
+
+    Here gen is killed at a seeded random moment of a 1,000-contract run that updates, creates
+    and removes files: every path must hold its old or its new content (or be absent where it
+    was absent before or after), the next gen must produce exactly the new tree, and after
+    SIGTERM no process of that run and none of its temporary directories may remain."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import time
+
+    project = tmp_path / "p"
+    shutil.copytree(thousand["pristine"], project, symlinks=True)
+    edit_contracts(project)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "TMPDIR": str(temporary)}
+    gen = subprocess.Popen(
+        [sys.executable, "-m", "protoforge", "gen", "-q"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    if phase in WAIT_FOR:
+        deadline = time.monotonic() + 120
+        while not (project / WAIT_FOR[phase]).exists() and gen.poll() is None:
+            assert time.monotonic() < deadline, "gen never started writing"
+            time.sleep(0.002)
+    time.sleep(delay)
+    gen.send_signal(getattr(signal, signal_name))
+    _, stderr = gen.communicate(timeout=120)
+    if signal_name == "SIGTERM":
+        assert gen.returncode in (0, 143), stderr.decode()
+        if gen.returncode == 143:
+            assert stderr.decode().strip().endswith("protoforge: terminated"), stderr.decode()
+        deadline = time.monotonic() + 5
+        while processes_mentioning(str(temporary)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert processes_mentioning(str(temporary)) == []
+        assert list(temporary.iterdir()) == []
+    else:
+        for pid in processes_mentioning(str(temporary)):  # orphans of the killed run
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    old, new, now = thousand["old"], thousand["new"], output_tree(project)
+    # SIGKILL while staging can leave the hidden temporary files of paths not yet replaced:
+    # not generated paths (the next run replaces them, checked below).
+    now = {name: content for name, content in now.items() if not is_temporary(name)}
+    mixed = [
+        name
+        for name in sorted(old.keys() | new.keys() | now.keys())
+        if now.get(name) not in (old.get(name), new.get(name))
+    ]
+    assert mixed == [], f"{len(mixed)} paths are neither old nor new, e.g. {mixed[:5]}"
+
+    repair = run_cli("gen", "-q", cwd=project, env={"TMPDIR": str(temporary)})
+    assert repair.code == 0, repair.output
+    assert output_tree(project) == new  # temporary files included: none is left
+    assert_no_debris(project / "gen")
+
+
+def is_temporary(name: str) -> bool:
+    return name.rsplit("/", 1)[-1].endswith(".protoforge-tmp")
