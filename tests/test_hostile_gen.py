@@ -579,6 +579,7 @@ KILL_SEED = 13
 # after the first new file (`gen/fresh/new0_pb2.py`) appears, while temporary files replace
 # their paths.
 KILL_POINTS = (
+    ("SIGINT", "compile"),  # Ctrl-C: protoc runs in its own process group, gen must stop it
     ("SIGTERM", "compile"),
     ("SIGTERM", "commit"),
     ("SIGKILL", "stage"),
@@ -685,7 +686,8 @@ def test_killed_gen_leaves_old_or_new_files_and_the_next_run_repairs(
     Here gen is killed at a seeded random moment of a 1,000-contract run that updates, creates
     and removes files: every path must hold its old or its new content (or be absent where it
     was absent before or after), the next gen must produce exactly the new tree, and after
-    SIGTERM no process of that run and none of its temporary directories may remain."""
+    SIGTERM or SIGINT (exit 143 / 130) no process of that run and none of its temporary
+    directories may remain."""
     import os
     import shutil
     import signal
@@ -713,10 +715,11 @@ def test_killed_gen_leaves_old_or_new_files_and_the_next_run_repairs(
     time.sleep(delay)
     gen.send_signal(getattr(signal, signal_name))
     _, stderr = gen.communicate(timeout=120)
-    if signal_name == "SIGTERM":
-        assert gen.returncode in (0, 143), stderr.decode()
-        if gen.returncode == 143:
-            assert stderr.decode().strip().endswith("protoforge: terminated"), stderr.decode()
+    if signal_name in ("SIGTERM", "SIGINT"):
+        code, word = (143, "terminated") if signal_name == "SIGTERM" else (130, "interrupted")
+        assert gen.returncode in (0, code), stderr.decode()
+        if gen.returncode == code:
+            assert stderr.decode().strip().endswith(f"protoforge: {word}"), stderr.decode()
         deadline = time.monotonic() + 5
         while processes_mentioning(str(temporary)) and time.monotonic() < deadline:
             time.sleep(0.1)
