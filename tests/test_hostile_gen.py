@@ -35,8 +35,8 @@ BASE = 'proto_roots = ["proto"]\nout = "gen"\n'
         ("[client]\ntimeout = -1\n", "client.timeout", "positive"),
         ("[client]\ntimeout = 400000000000\n", "client.timeout", "limit"),
         ("[client]\ntimeout = 0.0000000015\n", "client.timeout", "nanoseconds"),
-        ("[client.retry]\ninitial_backoff = 0.0001\n", "initial_backoff", "milliseconds"),
-        ("[client.retry]\ninitial_backoff = 0.0015000000001\n", "initial_backoff", "nanoseconds"),
+        ("[client.retry]\ninitial_backoff = 0.001\n", "initial_backoff", "milliseconds"),
+        ("[client.retry]\ninitial_backoff = 0.0150000000001\n", "initial_backoff", "nanoseconds"),
         ("[client.retry]\ninitial_backoff = 0.1\nmax_backoff = inf\n", "max_backoff", "finite"),
         ("[client.retry]\nbackoff_multiplier = inf\n", "backoff_multiplier", "finite"),
         ("[client.retry]\nbackoff_multiplier = nan\n", "backoff_multiplier", "finite"),
@@ -95,7 +95,7 @@ def test_grpc_accepts_the_rendered_extremes() -> None:
     server.start()
     policy = {
         "maxAttempts": 2,
-        "initialBackoff": _duration(0.001),
+        "initialBackoff": _duration(0.01),
         "maxBackoff": _duration(315_576_000_000),
         "backoffMultiplier": 2.0,
         "retryableStatusCodes": ["UNAVAILABLE"],
@@ -115,7 +115,7 @@ def test_accepted_extreme_values_generate_importable_clients(tmp_path: Path) -> 
     """Harm: exit 0 with a client module that does not import. The extremes the config accepts
     render a client that imports and carries them."""
     table = (
-        "[client]\ntimeout = 0.000000001\n[client.retry]\ninitial_backoff = 0.001000001\n"
+        "[client]\ntimeout = 0.000000001\n[client.retry]\ninitial_backoff = 0.010000001\n"
         "max_backoff = 315576000000\nbackoff_multiplier = 1e300\n"
     )
     project = make_project(tmp_path, SHOP_PROTOS, config=BASE + table)
@@ -138,7 +138,7 @@ def test_accepted_extreme_values_generate_importable_clients(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr + client.read_text()[:2000]
     timeout, policy = done.stdout.splitlines()
     assert float(timeout) == 1e-9
-    assert '"initialBackoff": "0.001000001s"' in policy
+    assert '"initialBackoff": "0.010000001s"' in policy
     assert '"maxBackoff": "315576000000s"' in policy
 
 
@@ -360,9 +360,7 @@ def test_symlinked_directory_inside_out_is_not_written_through(tmp_path: Path) -
     (project / "gen" / "shop").symlink_to(elsewhere, target_is_directory=True)
     result = run_cli("gen", cwd=project)
     assert result.code == 2, result.output
-    assert "is below gen/shop, a symbolic link; protoforge does not write through links" in (
-        result.stderr
-    )
+    assert "is below gen/shop, a symbolic link; protoforge does not follow links" in (result.stderr)
     assert list(elsewhere.iterdir()) == []
 
 

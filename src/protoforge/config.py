@@ -201,9 +201,12 @@ def _seconds(minimum: float, why: str) -> Callable[[Any], float]:
     return check
 
 
-# gRPC's retry code keeps backoffs in whole milliseconds and rejects one that rounds to 0
-# ("initialBackoff must be greater than 0", measured with grpcio 1.85 for 0.0009s).
-_backoff = _seconds(0.001, "gRPC counts backoffs in whole milliseconds and rejects 0")
+# gRPC's retry code keeps backoffs in whole milliseconds, randomised by +-20%: 0.0009 s is
+# rejected ("initialBackoff must be greater than 0") and 0.001 s made 5 of 8 retried calls hang
+# until their deadline (grpcio 1.85, measured); 2-20 ms retried every time. 10 ms leaves a margin.
+_backoff = _seconds(
+    0.01, "gRPC counts backoffs in milliseconds and jitters them; shorter ones hang"
+)
 
 
 def _int_at_least(minimum: int) -> Callable[[Any], int]:

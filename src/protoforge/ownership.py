@@ -11,6 +11,7 @@ through it to anywhere), and the file itself, if present, a regular file.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterable
@@ -36,54 +37,67 @@ def inside(path: str, roots: Iterable[Path]) -> bool:
     return False
 
 
+class NotRegular(Exception):
+    """A path gen would write or remove holds something other than a regular file."""
+
+
 class Confinement:
-    """Checks paths against the disk before gen writes or removes them. Directories found safe
-    are remembered: a tree of 25,000 files has a few hundred directories."""
+    """Checks paths against the disk before gen writes or removes them. Directory verdicts are
+    remembered: a tree of 25,000 files has a few hundred directories. Text, not Path objects:
+    this runs once per planned file."""
 
     def __init__(self, roots: Iterable[Path]) -> None:
         # Deepest first, so that a target's `out` inside `out` is that target's root.
         self.roots = tuple(sorted(set(roots), key=lambda root: len(root.parts), reverse=True))
-        self._safe_dirs: set[str] = {str(root) for root in self.roots}
+        self._directories: dict[str, str | None] = {str(root): None for root in self.roots}
 
     def problem(self, path: Path, roots: Iterable[Path] | None = None) -> str | None:
-        """Why gen must not write or remove `path` (None: it may). `roots` narrows the roots
-        the path may be in."""
-        allowed = self.roots if roots is None else tuple(roots)
+        """Why gen must not write or remove `path` (None: it may, as far as the directories
+        go; the file itself is checked as it is read: `read_regular`). `roots` narrows the
+        roots the path may be in."""
         text = str(path)
-        root = next((r for r in allowed if inside(text, (r,))), None)
+        allowed = self.roots if roots is None else tuple(roots)
+        root = next((str(r) for r in allowed if inside(text, (r,))), None)
         if root is None:
             return "is outside the directories protoforge writes to"
-        missing = self._unsafe_directory(path.parent, root)
-        if missing is not None:
-            return missing
-        try:
-            info = os.lstat(text)
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            return f"cannot be inspected: {error.strerror}"
-        if stat.S_ISLNK(info.st_mode):
-            return "is a symbolic link; protoforge writes and removes only regular files"
-        if not stat.S_ISREG(info.st_mode):
-            return "is not a regular file"
-        return None
+        return self._directory_problem(os.path.dirname(text), root)
 
-    def _unsafe_directory(self, directory: Path, root: Path) -> str | None:
-        """A symlink (or a non-directory) between `root` and `directory`, if any."""
-        chain: list[str] = []
-        current = directory
-        while str(current) not in self._safe_dirs and current != root:
-            chain.append(str(current))
-            current = current.parent
-        for name in reversed(chain):  # from the root down
+    def _directory_problem(self, directory: str, root: str) -> str | None:
+        """A symlink (or a non-directory) at or above `directory`, below `root`."""
+        if directory in self._directories:
+            return self._directories[directory]
+        if directory == root or len(directory) <= len(root):
+            return None
+        verdict = self._directory_problem(os.path.dirname(directory), root)
+        if verdict is None:
             try:
-                info = os.lstat(name)
+                info = os.lstat(directory)
             except FileNotFoundError:
-                return None  # gen creates the rest as real directories
-            if stat.S_ISLNK(info.st_mode):
-                shown = display_path(Path(name))
-                return f"is below {shown}, a symbolic link; protoforge does not write through links"
-            if not stat.S_ISDIR(info.st_mode):
-                return f"is below {display_path(Path(name))}, which is not a directory"
-            self._safe_dirs.add(name)
+                info = None  # gen creates it as a real directory
+            shown = display_path(Path(directory))
+            if info is not None and stat.S_ISLNK(info.st_mode):
+                verdict = f"is below {shown}, a symbolic link; protoforge does not follow links"
+            elif info is not None and not stat.S_ISDIR(info.st_mode):
+                verdict = f"is below {shown}, which is not a directory"
+        self._directories[directory] = verdict
+        return verdict
+
+
+def read_regular(path: Path) -> bytes | None:
+    """The content of `path`, None if absent; NotRegular if it is a symlink (never followed:
+    O_NOFOLLOW), a directory or anything else but a regular file. One open per file: this
+    is also how the plan reads the old content it compares with."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
         return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise NotRegular(
+                "is a symbolic link; protoforge writes and removes only regular files"
+            ) from None
+        raise
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise NotRegular("is not a regular file")
+        return handle.read()

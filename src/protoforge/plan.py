@@ -21,7 +21,7 @@ from typing import TypeVar
 from protoforge.config import display_path
 from protoforge.errors import Diagnostic, ProtoforgeError
 from protoforge.layout import is_generated_text, looks_machine_generated
-from protoforge.ownership import Confinement
+from protoforge.ownership import Confinement, NotRegular, read_regular
 
 T = TypeVar("T")
 
@@ -131,10 +131,13 @@ def compare(plan: Plan) -> Outcome:
         planned = plan.files[path]
         roots = generated_roots if planned.owner is Owner.GENERATED else confinement.roots
         problem = confinement.problem(path, roots)
+        try:
+            old = read_regular(path) if problem is None else None
+        except NotRegular as error:
+            problem = str(error)
         if problem is not None:
             refused.append(Diagnostic(display_path(path), 0, 0, "error", problem))
             continue
-        old = _read_if_present(path)
         if old is None:
             status = Status.CREATED
         elif planned.owner is Owner.USER:
@@ -176,13 +179,6 @@ def _tuple(path: Path | None) -> tuple[Path, ...]:
     return () if path is None else (path,)
 
 
-def _read_if_present(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-
-
 def _stale_generated_files(
     plan: Plan, confinement: Confinement, refused: list[Diagnostic]
 ) -> list[tuple[Path, bytes]]:
@@ -197,10 +193,14 @@ def _stale_generated_files(
     def removable(name: str) -> bytes | None:
         path = Path(name)
         problem = confinement.problem(path, plan.managed_dirs)
+        try:
+            content = read_regular(path) if problem is None else None
+        except NotRegular as error:
+            problem = str(error)
         if problem is not None:
             refused.append(Diagnostic(display_path(path), 0, 0, "error", problem))
             return None
-        return _read_if_present(path)
+        return content
 
     for name in sorted(owned):
         content = removable(name)
@@ -374,11 +374,15 @@ def _stage(change: FileChange) -> None:
 
 
 def _write_new_file(path: Path, content: bytes) -> None:
-    """Create `path` afresh (a leftover of a killed run, even a symlink, is unlinked first:
-    O_EXCL then guarantees the write cannot follow a link) and write `content`; nothing is
-    left behind on failure."""
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    """Create `path` afresh and write `content`; nothing is left behind on failure. O_EXCL:
+    the write can never follow a symlink planted there; a leftover of a killed run (or such
+    a link) is unlinked, and the create tried once more."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    try:
+        descriptor = os.open(path, flags, 0o666)
+    except FileExistsError:
+        path.unlink()
+        descriptor = os.open(path, flags, 0o666)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
