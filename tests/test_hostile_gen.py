@@ -426,31 +426,18 @@ def test_full_disk_fault_leaves_every_path_as_it_was(
     first.write_text(first.read_text().replace("string name = 1;", "string name = 1; int32 n = 2;"))
     before = snapshot_tree(project / "gen")
 
-    real_fdopen = os.fdopen
-    opened = 0
+    real_write_fully = plan_module._write_fully
+    writes = 0
 
-    class FillsUp:
-        def __init__(self, handle: Any) -> None:
-            self.handle = handle
-
-        def __enter__(self) -> FillsUp:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.handle.close()
-
-        def write(self, data: bytes) -> int:
-            self.handle.write(data[: len(data) // 2])
-            self.handle.flush()
+    def fills_up(descriptor: int, content: bytes) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 7:  # part of the data lands, then the disk is full
+            os.write(descriptor, content[: len(content) // 2])
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write_fully(descriptor, content)
 
-    def fdopen(descriptor: int, *args: Any, **kwargs: Any) -> Any:
-        nonlocal opened
-        handle = real_fdopen(descriptor, *args, **kwargs)
-        opened += 1
-        return FillsUp(handle) if opened == 7 else handle
-
-    monkeypatch.setattr(plan_module.os, "fdopen", fdopen)
+    monkeypatch.setattr(plan_module, "_write_fully", fills_up)
     plan = generate(config)
     outcome = compare(plan)
     changed = [c for c in outcome.changes if c.is_change]

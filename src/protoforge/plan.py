@@ -6,6 +6,7 @@ The plan is the single hand-off between generation and the file system. That giv
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import errno
 import hashlib
@@ -359,8 +360,11 @@ def write_failed(exc: OSError) -> ProtoforgeError:
     )
 
 
-def temporary_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}{TEMPORARY_SUFFIX}")
+def temporary_path(path: Path) -> str:
+    """The hidden file a new content is staged in, next to `path` (text: this runs twice per
+    written file, and Path objects cost more than the system calls)."""
+    directory, name = os.path.split(str(path))
+    return f"{directory}{os.sep}.{name}{TEMPORARY_SUFFIX}"
 
 
 def _stage(change: FileChange) -> None:
@@ -373,7 +377,7 @@ def _stage(change: FileChange) -> None:
         raise OSError(exc.errno, exc.strerror, str(change.path)) from exc
 
 
-def _write_new_file(path: Path, content: bytes) -> None:
+def _write_new_file(path: str, content: bytes) -> None:
     """Create `path` afresh and write `content`; nothing is left behind on failure. O_EXCL:
     the write can never follow a symlink planted there; a leftover of a killed run (or such
     a link) is unlinked, and the create tried once more."""
@@ -381,14 +385,24 @@ def _write_new_file(path: Path, content: bytes) -> None:
     try:
         descriptor = os.open(path, flags, 0o666)
     except FileExistsError:
-        path.unlink()
+        os.unlink(path)
         descriptor = os.open(path, flags, 0o666)
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
+        try:
+            _write_fully(descriptor, content)
+        finally:
+            os.close(descriptor)
     except BaseException:
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
         raise
+
+
+def _write_fully(descriptor: int, content: bytes) -> None:
+    """os.write until all is written (a write may be short; a full disk fails part-way)."""
+    view = memoryview(content)
+    while view:
+        view = view[os.write(descriptor, view) :]
 
 
 def _commit(change: FileChange) -> None:
@@ -411,12 +425,13 @@ def _commit(change: FileChange) -> None:
             ) from exc
         os.rename(temporary, change.path)
         return
-    temporary.unlink()
+    os.unlink(temporary)
 
 
 def _discard(changes: Iterable[FileChange]) -> None:
     for change in changes:
-        temporary_path(change.path).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary_path(change.path))
 
 
 def _atomic_write(path: Path, content: bytes) -> None:
