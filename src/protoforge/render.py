@@ -251,7 +251,6 @@ def reserved_names(config: Config) -> frozenset[str]:
     names, and the free names their code reads (`grpc`, `type`, `Iterator`, …). An RPC's Python
     method must be none of them (naming.method_names). Derived from a rendering of a probe
     contract with the templates in use, so a user's template is covered as well as ours."""
-    import jinja2
 
     probe = _probe_file()
     env = environment(config.templates_dir)
@@ -265,11 +264,8 @@ def reserved_names(config: Config) -> frozenset[str]:
             )
         ]
         texts.append(env.get_template(IMPL_TEMPLATE).render(impl_context(probe, runtime)))
-    except jinja2.TemplateSyntaxError as error:
-        raise _template_error(error, error.filename or error.name, error.lineno) from None
-    except jinja2.TemplateError as error:
-        filename, line = _template_location(error)
-        raise _template_error(error, filename, line) from None
+    except Exception as error:
+        raise _reported(error, config.templates_dir) from None
     names: set[str] = set()
     for text in texts:
         try:
