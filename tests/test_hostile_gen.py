@@ -310,8 +310,9 @@ def test_tampered_manifest_cannot_delete_a_user_file_inside_the_target(
     manifest = project / "ts" / ".protoforge-manifest"
     fake = "README.md" if recorded == "legacy" else f"{'0' * 64} README.md"
     manifest.write_text(manifest.read_text() + f"{fake}\n")
-    gen_ok(project, "--no-cache")
-    assert mine.read_text() == "my notes\n"
+    for args in ((), ("--no-cache",)):
+        gen_ok(project, *args)
+        assert mine.read_text() == "my notes\n"
 
 
 def test_stale_target_file_is_removed_when_it_is_what_gen_wrote(tmp_path: Path) -> None:
@@ -327,6 +328,26 @@ def test_stale_target_file_is_removed_when_it_is_what_gen_wrote(tmp_path: Path) 
     assert (project / "ts" / "api" / "b.ts").read_text() == "// my edit\n"
     assert (project / "ts" / "api" / "c.ts").exists()
     assert "api/c.ts" in (project / "ts" / ".protoforge-manifest").read_text()
+
+
+def test_stale_file_of_a_manifest_without_digests_is_removed_when_the_cache_vouches(
+    tmp_path: Path,
+) -> None:
+    """Upgrade path: a manifest written before digests were recorded (paths only). A stale file
+    it lists is removed when the cache recorded it exactly as it is on disk; without that
+    evidence (no cache) it is left alone rather than trusted."""
+    project = target_project(tmp_path, "api/a.ts:api/b.ts")
+    gen_ok(project)
+    manifest = project / "ts" / ".protoforge-manifest"
+    lines = manifest.read_text().splitlines()
+    manifest.write_text(
+        "\n".join([lines[0], *(line.split(" ", 1)[1] for line in lines[1:])]) + "\n"
+    )
+    toml = project / "protoforge.toml"
+    toml.write_text(toml.read_text().replace("api/a.ts:api/b.ts", "api/b.ts"))
+    gen_ok(project)
+    assert not (project / "ts" / "api" / "a.ts").exists()
+    assert (project / "ts" / "api" / "b.ts").exists()
 
 
 def test_cache_entry_outside_out_is_an_error(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from protoforge.naming import (
     pb2_module,
     runtime_module,
 )
-from protoforge.ownership import clean_relative, inside
+from protoforge.ownership import NotRegular, clean_relative, inside, read_regular
 from protoforge.plan import (
     GeneratedFile,
     Outcome,
@@ -104,11 +104,7 @@ def generate(
         warnings=result.warnings,
         kept=kept,
         stale_candidates=_stale_candidates(previous),
-        manifest_owned={
-            path: recorded
-            for target in config.targets
-            for path, recorded in read_manifest(target.out).items()
-        },
+        manifest_owned=_manifest_owned(config, state),
         scaffold_dir=config.impl_out or config.project_dir,
         global_key=key,
         records=records,
@@ -509,6 +505,28 @@ def read_manifest(directory: Path) -> dict[str, str | None]:
             hint="the manifest lists what gen wrote there; restore it from version control, "
             "or delete it together with the files it lists",
         )
+    return owned
+
+
+def _manifest_owned(config: Config, state: cache.GenState | None) -> dict[str, str | None]:
+    """The files the targets' manifests list, with their recorded digests. A line without one
+    (a manifest from before digests) gets the file's current digest when the last run's state
+    (whatever its global key: an upgrade changes that) recorded the file exactly as it is on
+    disk (size, mtime ns, inode): then it is removable when stale, as if the manifest had
+    recorded it."""
+    owned: dict[str, str | None] = {}
+    for target in config.targets:
+        owned.update(read_manifest(target.out))
+    records = state.files if state is not None else {}
+    for name, recorded in owned.items():
+        if recorded is not None or name not in records or not records[name].matches_disk(name):
+            continue
+        try:
+            content = read_regular(Path(name))
+        except (NotRegular, OSError):
+            continue
+        if content is not None:
+            owned[name] = digest(content)
     return owned
 
 
