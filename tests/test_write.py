@@ -35,7 +35,7 @@ def test_failed_write_restores_the_tree(tmp_path: Path, monkeypatch: pytest.Monk
     )
     before = snapshot_tree(project / "gen")
 
-    real_write = plan_module._write
+    real_write = plan_module._stage
     calls = 0
 
     def failing_write(change: FileChange) -> None:
@@ -45,7 +45,7 @@ def test_failed_write_restores_the_tree(tmp_path: Path, monkeypatch: pytest.Monk
             raise OSError(28, "No space left on device", str(change.path))
         real_write(change)
 
-    monkeypatch.setattr(plan_module, "_write", failing_write)
+    monkeypatch.setattr(plan_module, "_stage", failing_write)
     plan = generate(config)
     outcome = compare(plan)
     assert len([c for c in outcome.changes if c.is_change]) > 3
@@ -69,7 +69,7 @@ def test_failed_parallel_write_restores_the_tree(
     writes = [c for c in outcome.changes if c.is_change]
     assert len(writes) > 10
     doomed = writes[len(writes) * 3 // 4].path  # in the second writer's slice
-    real_write = plan_module._write
+    real_write = plan_module._stage
     written: list[Path] = []
 
     def failing_write(change: FileChange) -> None:
@@ -78,7 +78,7 @@ def test_failed_parallel_write_restores_the_tree(
         real_write(change)
         written.append(change.path)
 
-    monkeypatch.setattr(plan_module, "_write", failing_write)
+    monkeypatch.setattr(plan_module, "_stage", failing_write)
     with pytest.raises(ProtoforgeError) as caught:
         write(config, plan, outcome)
     assert "No space left on device" in caught.value.message

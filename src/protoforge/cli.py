@@ -3,6 +3,7 @@ nothing else prints. Heavy modules are imported inside the commands (fast `--hel
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 import traceback
@@ -57,9 +58,11 @@ def run_guarded(action: Callable[[], T]) -> T:
         return action()
     except ProtoforgeError as error:
         fail(error)
-    except KeyboardInterrupt:
-        err("interrupted")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as interrupt:
+        # 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
+        signum = interrupt.signum if isinstance(interrupt, Terminated) else signal.SIGINT
+        err(f"protoforge: {'terminated' if signum == signal.SIGTERM else 'interrupted'}")
+        raise typer.Exit(128 + signum) from None
     except typer.Exit:
         raise
     except Exception as exc:
@@ -68,6 +71,35 @@ def run_guarded(action: Callable[[], T]) -> T:
         err(f"  at {Path(last.filename).name}:{last.lineno}")
         err(f"  this is a bug in protoforge {__version__}; please report it at {ISSUES_URL}")
         raise typer.Exit(ExitCode.INTERNAL) from None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that every cleanup path (rollback,
+    temporary directories, subprocesses) treats the two alike."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def stopping_cleanly() -> Iterator[None]:
+    """SIGINT and SIGTERM stop gen the same way: protoc and mypy-protobuf processes are killed
+    at once (they run in process groups of their own, which a terminal's Ctrl-C does not
+    reach), then an exception unwinds the main thread through every cleanup (temporary
+    directories, write rollback) and run_guarded exits with 130 or 143."""
+    from protoforge.compile import stop_subprocesses
+
+    def handler(signum: int, frame: object) -> None:
+        stop_subprocesses()
+        raise Terminated(signum) if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def fail(error: ProtoforgeError) -> NoReturn:
@@ -124,28 +156,46 @@ def gen(
             "--no-cache", help="Regenerate everything; ignore and do not update .protoforge-cache."
         ),
     ] = False,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            help="Seconds to wait for another gen running on the same project (then exit 2).",
+            min=0,
+        ),
+    ] = 60.0,
 ) -> None:
     """Generate typed messages, stubs, servers and clients from the contracts."""
 
     def body() -> int:
         from protoforge.generate import generate, write
+        from protoforge.lock import gen_lock
         from protoforge.plan import compare
 
         started = time.perf_counter()
         settings = load(config)
-        with compile_progress(quiet=quiet) as progress:
-            plan = generate(settings, use_cache=not no_cache, progress=progress)
-        for warning in plan.warnings:
-            if not quiet:
-                err(str(warning))
-        if plan.provided and not quiet:
-            from protoforge.provided import describe_copies
 
-            typer.echo(describe_copies(plan.provided), err=check)
-        outcome = compare(plan)
+        def waiting() -> None:
+            if not quiet:
+                err(f"protoforge: waiting for another gen on this project ({lock_timeout:g} s)")
+
         writes = not (check or dry_run)
-        if writes:
-            write(settings, plan, outcome, use_cache=not no_cache)
+        lock = gen_lock(
+            settings.project_dir, timeout=lock_timeout, on_wait=waiting, exclusive=writes
+        )
+        with lock:
+            with compile_progress(quiet=quiet) as progress:
+                plan = generate(settings, use_cache=not no_cache, progress=progress)
+            for warning in plan.warnings:
+                if not quiet:
+                    err(str(warning))
+            if plan.provided and not quiet:
+                from protoforge.provided import describe_copies
+
+                typer.echo(describe_copies(plan.provided), err=check)
+            outcome = compare(plan)
+            if writes:
+                write(settings, plan, outcome, use_cache=not no_cache)
         if not quiet:
             report(outcome, settings, verbose=verbose, diff=diff, dry=not writes)
             elapsed = time.perf_counter() - started
@@ -158,7 +208,9 @@ def gen(
             return ExitCode.FINDINGS
         return ExitCode.OK
 
-    raise typer.Exit(run_guarded(body))
+    with stopping_cleanly():
+        code = run_guarded(body)
+    raise typer.Exit(code)
 
 
 @contextmanager

@@ -24,13 +24,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import weakref
 import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from protoforge.config import Target
 from protoforge.contracts import ContractFile, locate
@@ -96,12 +97,19 @@ class CompileResult:
 
 
 class _Processes:
-    """The subprocesses started for one compile, so that they can be stopped early."""
+    """The subprocesses started for one compile, so that they can be stopped early: when the
+    generation fails (`CompileResult.cancel`), or when gen is interrupted or terminated
+    (`stop_subprocesses`, from cli.py's signal handler). Each runs in a process group of its
+    own, so that stopping it also stops the plugins protoc started."""
+
+    _live: ClassVar[weakref.WeakSet[_Processes]] = weakref.WeakSet()
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant: a signal handler may stop processes while the main thread holds it.
+        self._lock = threading.RLock()
         self._running: set[subprocess.Popen[bytes]] = set()
         self._killed = False
+        _Processes._live.add(self)
 
     def run(self, command: list[str], stdin: bytes) -> tuple[int, bytes]:
         """Run `command` to completion: (exit code, stderr)."""
@@ -109,7 +117,11 @@ class _Processes:
             if self._killed:
                 return -signal.SIGKILL, b"stopped"
             process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                process_group=0,
             )
             self._running.add(process)
         try:
@@ -123,7 +135,16 @@ class _Processes:
         with self._lock:
             self._killed = True
             for process in self._running:
-                process.kill()
+                if process.returncode is None:  # not reaped yet: its group id is still its own
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+
+
+def stop_subprocesses() -> None:
+    """Stop every protoc and mypy-protobuf process this process started, and start no more:
+    their threads then finish at once and remove their temporary directories."""
+    for processes in list(_Processes._live):
+        processes.kill_all()
 
 
 def well_known_types_include() -> Path:
@@ -166,13 +187,13 @@ def compile_contracts(
         if progress is not None:
             progress(finished, len(contracts))
 
+    processes = _Processes()
+
     def run(names: list[str]) -> _ShardResult:
-        shard = _run_protoc(names, roots, python, targets, plugins, descriptor_set_in)
+        shard = _run_protoc(names, roots, python, targets, plugins, processes, descriptor_set_in)
         if not python:
             report(len(names))  # with Python output, a shard is done when its stubs are
         return shard
-
-    processes = _Processes()
 
     def stubs(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
         files = _run_stubs(names, descriptor_set, processes)
@@ -301,6 +322,7 @@ def _run_protoc(
     python: bool,
     targets: Sequence[Target],
     plugins: dict[str, str | None],
+    processes: _Processes,
     descriptor_set_in: bytes = b"",
 ) -> _ShardResult:
     # protoc writes each generator's output into a zip archive (a `.zip` out path): one file
@@ -333,16 +355,14 @@ def _run_protoc(
         # A response file keeps thousands of contracts clear of the OS's command-line limit.
         response = work / "args.txt"
         response.write_text("\n".join(args) + "\n", encoding="utf-8")
-        done = subprocess.run(
-            [sys.executable, "-m", "grpc_tools.protoc", f"@{response}"],
-            capture_output=True,
-            check=False,
+        returncode, stderr = processes.run(
+            [sys.executable, "-m", "grpc_tools.protoc", f"@{response}"], b""
         )
-        diagnostics = _parse_stderr(done.stderr.decode("utf-8", "replace"))
-        if done.returncode != 0:
+        diagnostics = _parse_stderr(stderr.decode("utf-8", "replace"))
+        if returncode != 0:
             if not any(d.severity == "error" for d in diagnostics):
                 diagnostics.append(
-                    Diagnostic("protoc", 0, 0, "error", f"protoc exited with {done.returncode}")
+                    Diagnostic("protoc", 0, 0, "error", f"protoc exited with {returncode}")
                 )
             return _ShardResult(False, {}, b"", diagnostics, {})
         outputs: dict[str, bytes] = {}

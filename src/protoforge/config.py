@@ -8,6 +8,7 @@ the line, and the README's config reference can be checked against this table.
 from __future__ import annotations
 
 import keyword
+import math
 import os
 import re
 import tomllib
@@ -117,8 +118,29 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+# The range of a protobuf Duration (and so of a gRPC service-config duration): +-10,000 years.
+MAX_DURATION_SECONDS = 315_576_000_000
+
+
 def _duration(seconds: float) -> str:
-    return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
+    """A gRPC service-config duration: the protobuf Duration JSON form, decimal seconds with up
+    to 9 fractional digits and an "s" suffix ("0.0001s", "1.5s", "2s"). Exact: config values
+    are checked to be whole nanoseconds (`_duration_seconds`), so nothing rounds to "0s"."""
+    nanos = _nanoseconds(seconds)
+    whole, fraction = divmod(nanos, 1_000_000_000)
+    text = str(whole) if not fraction else f"{whole}.{fraction:09d}".rstrip("0")
+    return f"{text}s"
+
+
+def _nanoseconds(seconds: float) -> int:
+    """`seconds` as written (its shortest decimal form, not the binary float) in nanoseconds;
+    ValueError if that needs more than 9 fractional digits."""
+    from decimal import Decimal
+
+    exact = Decimal(repr(seconds)) * 1_000_000_000
+    if exact != exact.to_integral_value():
+        raise ValueError("more precise than a nanosecond")
+    return int(exact)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,9 +166,47 @@ def _str_list(value: Any) -> tuple[str, ...]:
 
 
 def _positive_number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    """A finite number > 0 (TOML has `inf` and `nan`; either would render code that does not
+    import, or a service config gRPC rejects)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Invalid("expected a positive number")
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number) or number <= 0:
+        raise _Invalid(f"expected a positive, finite number, not {value!r}")
+    return number
+
+
+def _seconds(minimum: float, why: str) -> Callable[[Any], float]:
+    """A duration in seconds that gRPC can take: at least `minimum`, at most a protobuf
+    Duration's range, and a whole number of nanoseconds, so that it renders exactly (a finer
+    value would be rounded, e.g. to "0s", which gRPC rejects on every call)."""
+
+    def check(value: Any) -> float:
+        number = _positive_number(value)
+        if number < minimum:
+            raise _Invalid(f"{value!r} seconds is below {minimum:g} ({why})")
+        if number > MAX_DURATION_SECONDS:
+            raise _Invalid(
+                f"{value!r} seconds is more than gRPC's limit ({MAX_DURATION_SECONDS} s)"
+            )
+        try:
+            _nanoseconds(number)
+        except ValueError:
+            raise _Invalid(
+                f"{value!r} seconds is not a whole number of nanoseconds; "
+                "use at most 9 decimal places"
+            ) from None
+        return number
+
+    return check
+
+
+# gRPC's retry code keeps backoffs in whole milliseconds, randomised by +-20%: 0.0009 s is
+# rejected ("initialBackoff must be greater than 0") and 0.001 s made 5 of 8 retried calls hang
+# until their deadline (grpcio 1.85, measured); 2-20 ms retried every time. 10 ms leaves a margin.
+_backoff = _seconds(
+    0.01, "gRPC counts backoffs in milliseconds and jitters them; shorter ones hang"
+)
 
 
 def _int_at_least(minimum: int) -> Callable[[Any], int]:
@@ -205,13 +265,13 @@ _TARGET_KEYS: dict[str, Callable[[Any], Any]] = {
     "options": _str_list,
 }
 _CLIENT_KEYS: dict[str, Callable[[Any], Any]] = {
-    "timeout": _positive_number,
+    "timeout": _seconds(0.000000001, "gRPC's resolution is a nanosecond"),
     "retry": dict,
 }
 _RETRY_KEYS: dict[str, Callable[[Any], Any]] = {
     "max_attempts": _int_at_least(2),
-    "initial_backoff": _positive_number,
-    "max_backoff": _positive_number,
+    "initial_backoff": _backoff,
+    "max_backoff": _backoff,
     "backoff_multiplier": _positive_number,
     "retryable_status_codes": _status_codes,
 }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from protoforge.naming import (
     pb2_module,
     runtime_module,
 )
+from protoforge.ownership import NotRegular, clean_relative, inside, read_regular
 from protoforge.plan import (
     GeneratedFile,
     Outcome,
@@ -39,6 +40,7 @@ from protoforge.plan import (
     Plan,
     Status,
     apply,
+    digest,
     sorted_by_path,
 )
 
@@ -66,6 +68,8 @@ def generate(
     key = _global_key(config, copies)
     state = cache.load_state(config.project_dir) if use_cache else None
     previous = state if state is not None and state.global_key == key else None
+    if previous is not None:
+        _check_cache_paths(config, previous)
     stamps = {c.name: cache.stamp(c.path) for c in contracts}
     digests = {
         c.name: cache.contract_digest(c.path, stamps[c.name], previous, c.name) for c in contracts
@@ -99,10 +103,9 @@ def generate(
         managed_dirs=(config.out, *(target.out for target in config.targets)),
         warnings=result.warnings,
         kept=kept,
-        stale_candidates=tuple(previous.files) if previous else None,
-        manifest_owned=frozenset(
-            path for target in config.targets for path in read_manifest(target.out)
-        ),
+        stale_candidates=_stale_candidates(previous),
+        manifest_owned=_manifest_owned(config, state),
+        scaffold_dir=config.impl_out or config.project_dir,
         global_key=key,
         records=records,
         previous=previous,
@@ -434,27 +437,137 @@ def _language_target_files(
     files: dict[Path, GeneratedFile] = {}
     for target in config.targets:
         outputs = result.target_outputs.get(target.name, {})
+        unsafe = sorted(name for name in outputs if not clean_relative(name) or name == MANIFEST)
+        if unsafe:
+            raise ProtoforgeError(
+                f"target {target.name!r}: the plugin returned file names outside its directory",
+                diagnostics=tuple(
+                    Diagnostic(
+                        f"targets.{target.name}",
+                        0,
+                        0,
+                        "error",
+                        f"{name!r} is not a relative path inside {display_path(target.out)}",
+                    )
+                    for name in unsafe
+                ),
+                hint="protoforge writes a plugin's files only inside the target's `out`; "
+                "nothing was written. Fix the plugin or its options",
+            )
         for relative, content in outputs.items():
             files[target.out / relative] = GeneratedFile(content)
-        files[target.out / MANIFEST] = GeneratedFile(manifest_text(sorted(outputs)).encode())
+        files[target.out / MANIFEST] = GeneratedFile(manifest_text(outputs).encode())
     return files, {}
 
 
 MANIFEST = ".protoforge-manifest"
 
 
-def manifest_text(relative_paths: list[str]) -> str:
-    """The list of files gen wrote into a target's directory: what may be overwritten or
-    removed there (other-language files carry no protoforge header)."""
-    return header(None) + "".join(f"{path}\n" for path in relative_paths)
+def manifest_text(outputs: Mapping[str, bytes]) -> str:
+    """The files gen wrote into a target's directory, one `<sha256> <relative path>` line each:
+    what may be overwritten there (other-language files carry no protoforge header), and what
+    may be removed once stale - only while its content is still what gen wrote."""
+    return header(None) + "".join(f"{digest(outputs[path])} {path}\n" for path in sorted(outputs))
 
 
-def read_manifest(directory: Path) -> list[str]:
+def read_manifest(directory: Path) -> dict[str, str | None]:
+    """Absolute path -> recorded digest (None for a line without one, as older versions wrote
+    them) of every file a target's manifest lists. A line that is not a plain relative path
+    (absolute, `..`) is an error naming the manifest and the line: it could only come from a
+    tampered or hand-edited manifest, and gen must not act on it."""
+    path = directory / MANIFEST
     try:
-        lines = (directory / MANIFEST).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
-    return [str(directory / line) for line in lines[1:] if line and ".." not in line.split("/")]
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProtoforgeError(
+            f"cannot read {display_path(path)}: {error}",
+            hint="restore it from version control, or delete it together with the files it lists",
+        ) from None
+    owned: dict[str, str | None] = {}
+    bad: list[Diagnostic] = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line:
+            continue
+        recorded, _, name = line.partition(" ")
+        if not (len(recorded) == 64 and all(c in "0123456789abcdef" for c in recorded)):
+            recorded, name = "", line  # an older manifest: paths only
+        if not clean_relative(name) or name == MANIFEST:
+            message = f"{name!r} is not a relative path inside {display_path(directory)}"
+            bad.append(Diagnostic(display_path(path), number, 0, "error", message))
+            continue
+        owned[str(directory / name)] = recorded or None
+    if bad:
+        raise ProtoforgeError(
+            "a target manifest names files outside its directory",
+            diagnostics=tuple(bad),
+            hint="the manifest lists what gen wrote there; restore it from version control, "
+            "or delete it together with the files it lists",
+        )
+    return owned
+
+
+def _manifest_owned(config: Config, state: cache.GenState | None) -> dict[str, str | None]:
+    """The files the targets' manifests list, with their recorded digests. A line without one
+    (a manifest from before digests) gets the file's current digest when the last run's state
+    (whatever its global key: an upgrade changes that) recorded the file exactly as it is on
+    disk (size, mtime ns, inode): then it is removable when stale, as if the manifest had
+    recorded it."""
+    owned: dict[str, str | None] = {}
+    for target in config.targets:
+        owned.update(read_manifest(target.out))
+    records = state.files if state is not None else {}
+    for name, recorded in owned.items():
+        if recorded is not None or name not in records or not records[name].matches_disk(name):
+            continue
+        try:
+            content = read_regular(Path(name))
+        except (NotRegular, OSError):
+            continue
+        if content is not None:
+            owned[name] = digest(content)
+    return owned
+
+
+def _stale_candidates(previous: cache.GenState | None) -> tuple[str, ...] | None:
+    """The generated files of the previous run (user-owned scaffolds are never stale)."""
+    if previous is None:
+        return None
+    return tuple(name for name, record in previous.files.items() if not record.user_owned)
+
+
+def _check_cache_paths(config: Config, state: cache.GenState) -> None:
+    """Every path the cache names must be inside what gen owns (`out`, the targets' `out`, and
+    for the user's scaffolds the implementation directory): a tampered cache must not point
+    gen's stale-file removal anywhere else."""
+    generated = (config.out, *(target.out for target in config.targets))
+    scaffolds = (*generated, config.impl_out or config.project_dir)
+    bad = sorted(
+        {
+            name
+            for name, record in state.files.items()
+            if not inside(name, scaffolds if record.user_owned else generated)
+        }
+        | {
+            name
+            for record in state.contracts.values()
+            for name in record.outputs
+            if not inside(name, scaffolds)
+        }
+        | {name for name in state.target_outputs if not inside(name, generated)}
+    )
+    if bad:
+        where = display_path(cache.state_path(config.project_dir))
+        raise ProtoforgeError(
+            "the generation cache names files outside the output directories",
+            diagnostics=tuple(
+                Diagnostic(where, 0, 0, "error", f"{name!r} is outside what protoforge owns")
+                for name in bad
+            ),
+            hint=f"delete {display_path(cache.state_path(config.project_dir).parent)} "
+            "(always safe) and run gen again",
+        )
 
 
 def _targets(previous: cache.GenState, digests: dict[str, str]) -> set[str]:

@@ -16,7 +16,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from protoforge import naming
-from protoforge.errors import Diagnostic, NamingError
+from protoforge.errors import Diagnostic, NamingError, ProtoforgeError
 from protoforge.layout import Layout
 
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ def _build_file(
 ) -> ProtoFile:
     # Only services and methods carry comments into the model: skip the (costly) walk over the
     # source locations of files that declare none, most files of a big tree.
-    sources = _sources_by_path(proto_file) if proto_file.service else {}
+    sources = _sources_by_path(proto_file, display) if proto_file.service else {}
     services = tuple(
         _build_service(proto_file, number, service, index, sources, reserved, display)
         for number, service in enumerate(proto_file.service)
@@ -376,16 +376,43 @@ class _Source:
     comments: str
 
 
-def _sources_by_path(proto_file: FileDescriptorProto) -> dict[tuple[int, ...], _Source]:
+def _sources_by_path(
+    proto_file: FileDescriptorProto, display: Callable[[str], str]
+) -> dict[tuple[int, ...], _Source]:
     """Where each service and method is declared, and its comments."""
     found: dict[tuple[int, ...], _Source] = {}
     for location in proto_file.source_code_info.location:
         path = location.path
         if len(path) in (2, 4) and path[0] == _FILE_SERVICE:
-            text = clean_comment(location.leading_comments or location.trailing_comments)
+            raw = location.leading_comments or location.trailing_comments
+            if isinstance(raw, bytes):  # protobuf hands back the bytes when they are not UTF-8
+                raise _not_utf8(display(proto_file.name), location, raw)
+            text = clean_comment(raw)
             span = location.span
             found[tuple(path)] = _Source(span[0] + 1, span[1] + 1, text)
     return found
+
+
+def _not_utf8(name: str, location: Any, raw: bytes) -> ProtoforgeError:
+    """A service or method comment that is not UTF-8 (it would end up in a docstring): the
+    user's file to fix, located at the offending line (a leading comment ends on the line
+    before the element, a trailing one starts on its line)."""
+    try:
+        raw.decode("utf-8")
+        bad = 0
+    except UnicodeDecodeError as error:
+        bad = error.start
+    element_line = location.span[0] + 1
+    if location.leading_comments:
+        line = element_line - raw.count(b"\n") + raw[:bad].count(b"\n")
+    else:
+        line = element_line + raw[:bad].count(b"\n")
+    message = f"comment has a byte that is not UTF-8: {raw[bad : bad + 1]!r}"
+    return ProtoforgeError(
+        "a contract is not valid UTF-8",
+        diagnostics=(Diagnostic(name, line, 0, "error", message),),
+        hint="save the file as UTF-8 (comments become docstrings in the generated code)",
+    )
 
 
 def clean_comment(raw: str) -> str:

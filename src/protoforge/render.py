@@ -132,24 +132,42 @@ def render_files(
 ) -> dict[Path, tuple[str, bool]]:
     """Every rendered file: absolute path -> (text, user_owned). A broken (user) template is a
     user error that names the template file and line."""
-    import jinja2
-
     try:
         return _render_files(contract, config, layout)
-    except jinja2.TemplateSyntaxError as error:
-        raise _template_error(error, error.filename or error.name, error.lineno) from None
-    except jinja2.TemplateError as error:
-        filename, line = _template_location(error)
-        raise _template_error(error, filename, line) from None
+    except Exception as error:
+        raise _reported(error, config.templates_dir) from None
 
 
-def _template_error(error: Exception, filename: str | None, line: int) -> ProtoforgeError:
+def _reported(error: Exception, templates_dir: Path | None) -> Exception:
+    """What a rendering failure is reported as: a Jinja error (syntax, undefined name) in any
+    template, or any exception a *user's* template raised (`{{ 1 // 0 }}`, a filter applied to
+    the wrong type), is the user's to fix: a ProtoforgeError naming the template's file and
+    line. An exception raised inside a built-in template is a bug and stays as it is."""
+    import jinja2
+
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return _template_error(error, error.filename or error.name, error.lineno)
+    filename, line = _template_location(error)
+    if isinstance(error, jinja2.TemplateError):
+        return _template_error(error, filename, line)
+    if filename is not None and templates_dir is not None and _inside(filename, templates_dir):
+        return _template_error(error, filename, line, f"{type(error).__name__}: {error}")
+    return error
+
+
+def _inside(filename: str, directory: Path) -> bool:
+    return Path(filename).resolve().is_relative_to(directory.resolve())
+
+
+def _template_error(
+    error: Exception, filename: str | None, line: int, message: str | None = None
+) -> ProtoforgeError:
     from protoforge.config import display_path
 
     where = display_path(Path(filename)) if filename else "template"
     return ProtoforgeError(
         "a template failed to render",
-        diagnostics=(Diagnostic(where, line, 0, "error", str(error)),),
+        diagnostics=(Diagnostic(where, line, 0, "error", message or str(error)),),
         hint="templates see only the context listed in docs/templates.md",
     )
 
@@ -183,14 +201,11 @@ def _render_files(
 def render_runtimes(modules: Iterable[str], config: Config) -> dict[Path, str]:
     """The shared runtime modules (they depend on nothing but their own name): the incremental
     generator renders them for every package root with a service, whichever contracts changed."""
-    import jinja2
-
-    env = environment(config.templates_dir)
     try:
+        env = environment(config.templates_dir)
         return {path: text for path, (text, _) in _render_runtimes(env, modules, config).items()}
-    except jinja2.TemplateError as error:
-        filename, line = _template_location(error)
-        raise _template_error(error, filename, line) from None
+    except Exception as error:
+        raise _reported(error, config.templates_dir) from None
 
 
 def _render_service_file(
@@ -236,7 +251,6 @@ def reserved_names(config: Config) -> frozenset[str]:
     names, and the free names their code reads (`grpc`, `type`, `Iterator`, …). An RPC's Python
     method must be none of them (naming.method_names). Derived from a rendering of a probe
     contract with the templates in use, so a user's template is covered as well as ours."""
-    import jinja2
 
     probe = _probe_file()
     env = environment(config.templates_dir)
@@ -250,11 +264,8 @@ def reserved_names(config: Config) -> frozenset[str]:
             )
         ]
         texts.append(env.get_template(IMPL_TEMPLATE).render(impl_context(probe, runtime)))
-    except jinja2.TemplateSyntaxError as error:
-        raise _template_error(error, error.filename or error.name, error.lineno) from None
-    except jinja2.TemplateError as error:
-        filename, line = _template_location(error)
-        raise _template_error(error, filename, line) from None
+    except Exception as error:
+        raise _reported(error, config.templates_dir) from None
     names: set[str] = set()
     for text in texts:
         try:
