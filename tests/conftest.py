@@ -65,7 +65,8 @@ SHOP_PROTOS = {
 
 
 def mypy_strict(directory: Path) -> subprocess.CompletedProcess[str]:
-    """`mypy --strict .` in `directory`, leaving no cache behind."""
+    """`mypy --strict .` in `directory`, leaving no cache behind. `--explicit-package-bases`:
+    a generated `google/` is a namespace package without __init__.py, as users check it."""
     return subprocess.run(
         [
             sys.executable,
@@ -74,6 +75,7 @@ def mypy_strict(directory: Path) -> subprocess.CompletedProcess[str]:
             "--strict",
             "--no-incremental",
             "--cache-dir=/dev/null",
+            "--explicit-package-bases",
             ".",
         ],
         cwd=directory,

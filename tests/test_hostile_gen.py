@@ -755,3 +755,17 @@ def test_killed_gen_leaves_old_or_new_files_and_the_next_run_repairs(
 
 def is_temporary(name: str) -> bool:
     return name.rsplit("/", 1)[-1].endswith(".protoforge-tmp")
+
+
+def test_a_killed_runs_temporary_file_next_to_a_current_file_is_removed(tmp_path: Path) -> None:
+    """Harm: a run killed between linking a new file in and unlinking its temporary file left
+    `.NAME.protoforge-tmp` behind, and no later run removed it (the path needed no write)."""
+    project = make_project(tmp_path, SHOP_PROTOS, config=BASE)
+    assert run_cli("gen", "-q", cwd=project).code == 0
+    current = next((project / "gen").rglob("cart_pb2.py"))
+    leftover = current.with_name(f".{current.name}.protoforge-tmp")
+    leftover.write_bytes(current.read_bytes())
+    assert run_cli("gen", "--check", "--no-cache", cwd=project).code == 0
+    assert leftover.exists()  # --check writes nothing
+    assert run_cli("gen", "-q", "--no-cache", cwd=project).code == 0
+    assert not leftover.exists()

@@ -19,7 +19,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import mypy_strict, run_cli
 
 KEYWORDS = sorted(set(keyword.kwlist) | set(keyword.softkwlist))
 IDENTIFIER_KEYWORDS = [k for k in KEYWORDS if k.isidentifier()]  # all of them, `_` included
@@ -153,14 +153,7 @@ def test_hostile_but_legal_names_generate_type_check_and_are_callable(tmp_path: 
     result = run_cli("gen", cwd=root)
     assert result.code == 0, result.output
     out = root / "gen"
-    typed = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--explicit-package-bases", "."],
-        cwd=out,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    typed = mypy_strict(out)
     assert typed.returncode == 0, typed.stdout
     done = subprocess.run(
         [sys.executable, "-c", CALL_EVERY_RPC, str(out)],

@@ -22,7 +22,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, mypy_strict, run_cli
 
 SITE = Path(__import__("google.api.http_pb2").api.http_pb2.__file__).parents[2]
 WKT = Path(__import__("grpc_tools").__file__).parent / "_proto"
@@ -136,17 +136,6 @@ def import_everything(out: Path, order: str) -> int:
     )
     assert done.returncode == 0, done.stderr
     return int(done.stdout)
-
-
-def mypy_strict(out: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--explicit-package-bases", "."],
-        cwd=out,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
 
 
 @pytest.mark.parametrize(("vendored", "package"), [(True, None), (True, "acme_api"), (False, None)])

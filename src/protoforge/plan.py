@@ -87,6 +87,9 @@ class Outcome:
     # The plan's kept files (unchanged, or user-owned and present): counted, not listed one by
     # one, because a no-op run over a big tree has tens of thousands of them.
     kept: Mapping[str, Owner] = field(default_factory=dict)
+    # Temporary files of a killed run next to paths that are already current: the write step
+    # removes them (nothing else would, since those paths need no write).
+    leftovers: list[str] = field(default_factory=list)
 
     def count(self, status: Status) -> int:
         listed = sum(1 for change in self.changes if change.status is status)
@@ -145,6 +148,9 @@ def compare(plan: Plan) -> Outcome:
             status = Status.SKIPPED
         elif old == planned.content:
             status = Status.UNCHANGED
+            leftover = temporary_path(path)
+            if os.path.lexists(leftover):
+                outcome.leftovers.append(leftover)
         elif path.name == "__init__.py" and not is_generated_text(old[:_HEAD]):
             status = Status.SKIPPED  # the user's own package __init__: leave it be
         elif str(path) not in plan.manifest_owned and not looks_machine_generated(old[:_HEAD]):
@@ -289,6 +295,9 @@ def apply(outcome: Outcome, managed_dirs: tuple[Path, ...], *, jobs: int = 0) ->
         if isinstance(exc, OSError):
             raise write_failed(exc) from exc
         raise
+    for leftover in outcome.leftovers:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(leftover)
     _remove_empty_dirs((c.path.parent for c in removals), managed_dirs)
 
 

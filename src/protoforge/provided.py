@@ -30,7 +30,7 @@ import os
 import re
 import site
 import sysconfig
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -274,29 +274,9 @@ def scan_imports(
             found = provider(name)
             if found is not None:
                 installed[name] = found
-    ordered: list[FileDescriptorProto] = []
-    added: set[str] = set()
-
-    def add(name: str) -> None:
-        if name in added:
-            return
-        added.add(name)
-        file = provider(name)
-        descriptor = installed_descriptor(file.path) if file is not None else None
-        if descriptor is None:
-            return  # on an import path: protoc reads it from there
-        for dependency in descriptor.dependency:
-            if _find(dependency, import_paths) is None:
-                add(dependency)
-        ordered.append(descriptor)
-
-    for name in sorted(installed):
-        add(name)
-    descriptor_set = b""
-    if ordered:  # imported only now: most trees need none of this
-        from google.protobuf import descriptor_pb2
-
-        descriptor_set = descriptor_pb2.FileDescriptorSet(file=ordered).SerializeToString()
+    descriptor_set = _descriptor_set(
+        sorted(installed), skip=lambda name: _find(name, import_paths) is not None
+    )
     return ImportScan(
         tuple(installed[name] for name in sorted(installed)),
         tuple(sorted(dependency_files)),
@@ -472,8 +452,13 @@ def untyped_closure(imported: Iterable[str]) -> list[ProvidedFile]:
 def descriptor_set_of(files: Iterable[ProvidedFile]) -> bytes:
     """A FileDescriptorSet of `files` and everything they import, dependencies first, read
     from the installed modules."""
-    from google.protobuf import descriptor_pb2
+    return _descriptor_set([file.registered_as for file in files], skip=lambda name: False)
 
+
+def _descriptor_set(names: Iterable[str], skip: Callable[[str], bool]) -> bytes:
+    """The installed descriptors of `names` and of what they import, dependencies first,
+    leaving out the imports `skip` names (protoc reads those from an import path); b"" for
+    none."""
     ordered: list[FileDescriptorProto] = []
     added: set[str] = set()
 
@@ -486,9 +471,14 @@ def descriptor_set_of(files: Iterable[ProvidedFile]) -> bytes:
         if descriptor is None:
             return
         for dependency in descriptor.dependency:
-            add(dependency)
+            if not skip(dependency):
+                add(dependency)
         ordered.append(descriptor)
 
-    for file in files:
-        add(file.registered_as)
+    for name in names:
+        add(name)
+    if not ordered:
+        return b""
+    from google.protobuf import descriptor_pb2  # imported only now: most trees need none
+
     return descriptor_pb2.FileDescriptorSet(file=ordered).SerializeToString()
