@@ -337,19 +337,22 @@ def _check_distinct_services(
             service.impl_class,
         )
         for name in names:
-            other = owners.get(name) or (name in reserved and "the generated code") or None
-            if other is not None and other != service.name:
-                raise _clash_error(
-                    proto_file,
-                    (_FILE_SERVICE, number),
-                    sources,
-                    display,
-                    f"service {service.full_name} would define {name!r}, "
-                    f"which {other if other == 'the generated code' else 'service ' + other} "
-                    "also defines or uses",
-                    "rename the service",
-                )
-            owners[name] = service.name
+            if name in owners:
+                other = f"service {owners[name]}"
+            elif name in reserved:
+                other = "the generated code"
+            else:
+                owners[name] = service.name
+                continue
+            raise _clash_error(
+                proto_file,
+                (_FILE_SERVICE, number),
+                sources,
+                display,
+                f"service {service.full_name} would define {name!r}, which {other} "
+                "also defines or uses",
+                "rename the service",
+            )
 
 
 def _clash_error(

@@ -242,9 +242,9 @@ def imports_of(path: Path) -> list[str]:
 class ImportScan:
     """What the contracts import from outside the files on the import paths."""
 
-    installed: tuple[ProvidedFile, ...]  # only installed distributions have these
     dependency_files: tuple[str, ...]  # found under a dependency root
-    descriptor_set: bytes  # FileDescriptorSet of `installed` and what they import (for protoc)
+    # FileDescriptorSet of the imports only installed distributions have, and what they import
+    descriptor_set: bytes
 
 
 def scan_imports(
@@ -277,11 +277,7 @@ def scan_imports(
     descriptor_set = _descriptor_set(
         sorted(installed), skip=lambda name: _find(name, import_paths) is not None
     )
-    return ImportScan(
-        tuple(installed[name] for name in sorted(installed)),
-        tuple(sorted(dependency_files)),
-        descriptor_set,
-    )
+    return ImportScan(tuple(sorted(dependency_files)), descriptor_set)
 
 
 def _find(name: str, import_paths: Sequence[Path]) -> Path | None:
