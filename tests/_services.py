@@ -1,5 +1,5 @@
-"""Helpers for the tests/test_services_*.py modules: generate the route-guide fixture contract
-into a temporary project and import the result in the test process."""
+"""Helpers for the tests/runtime/test_services_*.py modules: generate the route-guide fixture
+contract into a temporary project and import the result in the test process."""
 
 from __future__ import annotations
 
@@ -70,8 +70,8 @@ def generate_project(
 ) -> Generated:
     """Copy the fixture contracts into `project`, run `generate` and write the plan."""
     from protoforge.config import config_from_mapping
-    from protoforge.generate import generate
-    from protoforge.plan import apply, compare
+    from protoforge.output.plan import apply, compare
+    from protoforge.pipeline import generate
 
     shutil.copytree(SERVICES_FIXTURE / "proto", project / "proto", dirs_exist_ok=True)
     table: dict[str, Any] = {"proto_roots": ["proto"], "out": "gen", **(extra or {})}

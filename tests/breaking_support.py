@@ -160,7 +160,7 @@ def buf_keys(current: Path, previous: Path) -> tuple[int, set[Key]]:
 # FULL_CHECK_UP_TO contracts are checked in full, which is quicker there).
 FAST_PATH_ALWAYS = (
     "import sys, protoforge.breaking as b; b.FULL_CHECK_UP_TO = 0; sys.argv[0] = 'protoforge'; "
-    "from protoforge.cli_direct import main; main()"
+    "from protoforge.cli.direct import main; main()"
 )
 
 

@@ -17,8 +17,8 @@ __all__ = ["Config", "Plan", "ProtoforgeError", "__version__", "generate", "load
 if TYPE_CHECKING:
     from protoforge.config import Config, load_config
     from protoforge.errors import ProtoforgeError
-    from protoforge.generate import generate
-    from protoforge.plan import Plan
+    from protoforge.output.plan import Plan
+    from protoforge.pipeline import generate
 
 
 def __getattr__(name: str) -> Any:
@@ -32,11 +32,11 @@ def __getattr__(name: str) -> Any:
 
         return ProtoforgeError
     if name == "generate":
-        from protoforge.generate import generate
+        from protoforge.pipeline import generate
 
         return generate
     if name == "Plan":
-        from protoforge.plan import Plan
+        from protoforge.output.plan import Plan
 
         return Plan
     raise AttributeError(name)

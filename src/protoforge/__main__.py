@@ -1,3 +1,3 @@
-from protoforge.cli_direct import main
+from protoforge.cli.direct import main
 
 main()

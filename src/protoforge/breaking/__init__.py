@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from protoforge.breaking.runner import EarlyBuf, RawFinding
     from protoforge.breaking.suppress import Suppression
     from protoforge.config import Config
-    from protoforge.contracts import ContractFile
+    from protoforge.source.discover import ContractFile
 
 
 def check_breaking(config: Config, against: str, *, full: bool = False) -> Report:
@@ -53,7 +53,7 @@ FULL_CHECK_UP_TO = 200
 
 
 def _small(config: Config) -> bool:
-    from protoforge.contracts import discover
+    from protoforge.source.discover import discover
 
     return len(discover(config)) <= FULL_CHECK_UP_TO
 

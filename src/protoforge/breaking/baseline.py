@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from protoforge.config import Config, display_path
-from protoforge.contracts import ContractFile, discover
 from protoforge.errors import CompileError, ConfigError, Diagnostic, ProtoforgeError
+from protoforge.source.discover import ContractFile, discover
 
 KINDS = ("git", "dir", "snapshot")
 

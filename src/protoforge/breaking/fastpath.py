@@ -63,8 +63,8 @@ from protoforge.breaking.bufconfig import BufSettings
 from protoforge.breaking.findings import Report
 from protoforge.breaking.suppress import DIRECTIVE
 from protoforge.config import Config
-from protoforge.contracts import ContractFile, discover
 from protoforge.errors import CompileError, ProtoforgeError
+from protoforge.source.discover import ContractFile, discover
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FileDescriptorProto
@@ -606,7 +606,7 @@ def _serialize(
 
 
 def _wkt_dir() -> Path:
-    from protoforge.compile import well_known_types_include
+    from protoforge.source.protoc import well_known_types_include
 
     return well_known_types_include()
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from protoforge.breaking.descriptors import declarations, load_set
 from protoforge.breaking.runner import RawFinding
 from protoforge.config import Config, display_path
-from protoforge.contracts import ContractFile, locate
 from protoforge.errors import ExitCode
+from protoforge.source.discover import ContractFile, locate
 
 _QUOTED = re.compile(r'"([^"]+)"')
 _PACKAGE = re.compile(r'package "([^"]+)"')

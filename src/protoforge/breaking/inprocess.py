@@ -17,8 +17,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from protoforge.contracts import ContractFile
 from protoforge.errors import CompileError, Diagnostic
+from protoforge.source.discover import ContractFile
 
 # Up to this many files a single in-process protoc beats sharded subprocesses.
 IN_PROCESS_LIMIT = 400
@@ -39,7 +39,7 @@ def compile_descriptor_set(
         return b""
     import grpc_tools
 
-    from protoforge.provided import scan_imports
+    from protoforge.source.provided import scan_imports
 
     well_known_types = Path(grpc_tools.__file__).parent / "_proto"  # as compile.py passes it
     # Imports that only installed distributions provide (google/api/annotations.proto with
@@ -48,7 +48,7 @@ def compile_descriptor_set(
         [contract.path for contract in contracts], (*roots, well_known_types), ()
     ).descriptor_set
     if len(contracts) > IN_PROCESS_LIMIT:
-        from protoforge.compile import compile_contracts
+        from protoforge.source.protoc import compile_contracts
 
         return compile_contracts(
             contracts, roots, python=False, jobs=jobs, descriptor_set_in=installed
@@ -77,7 +77,7 @@ def compile_descriptor_set(
     if code == 0:
         return data  # warnings are not a breaking check's business (gen reports them)
     # compile.py's parsing of protoc's messages (imported only now: it costs a few imports)
-    from protoforge.compile import _hint_for, _parse_stderr, _relocate
+    from protoforge.source.protoc import _hint_for, _parse_stderr, _relocate
 
     diagnostics = _parse_stderr(stderr)
     if not any(d.severity == "error" for d in diagnostics):

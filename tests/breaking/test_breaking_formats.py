@@ -14,7 +14,7 @@ from conftest import Result
 
 ORDERS = "acme/orders/v1/orders.proto"
 SHOWN = f"proto/{ORDERS}"
-SARIF_SCHEMA = Path(__file__).parent / "schemas" / "sarif-2.1.0.json"
+SARIF_SCHEMA = Path(__file__).parents[1] / "schemas" / "sarif-2.1.0.json"
 
 CURRENT = (
     ORDERS_V1.replace("int32 quantity = 2;", "int64 quantity = 2;")

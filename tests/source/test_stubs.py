@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, run_cli
 
-from protoforge.compile import _run_stubs, well_known_types_include
 from protoforge.errors import CompileError
+from protoforge.source.protoc import _run_stubs, well_known_types_include
 
 # `ext` is left out: plain protoc-gen-mypy crashes on its colliding FieldOptions numbers.
 PACKAGES = ("acme", "legacy", "modern")

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from protoforge.cli import ConfigOption, load, run_guarded
+from protoforge.cli._common import ConfigOption, load, run_guarded
 from protoforge.errors import ExitCode
 
 

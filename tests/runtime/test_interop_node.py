@@ -28,7 +28,7 @@ from _services import Generated, on_sys_path
 from conftest import FIXTURES, run_cli
 
 PACKAGE = "interop_api"
-INTEROP = Path(__file__).resolve().parent / "interop"
+INTEROP = Path(__file__).resolve().parents[1] / "interop"
 NODE_DIR = INTEROP / "node"
 PROTO_ROOT = FIXTURES / "services" / "proto"
 NODE_PACKAGES = ("@grpc/grpc-js", "@grpc/proto-loader")

@@ -1,6 +1,6 @@
 """mypy-protobuf's typed stubs from a protoc shard's descriptors:
 
-    python -m protoforge.protoc_plugins stubs-from-set NAMES_FILE OUT_ZIP < descriptors.binpb
+    python -m protoforge.source.stubs stubs-from-set NAMES_FILE OUT_ZIP < descriptors.binpb
 
 protoforge does not run mypy-protobuf as a protoc plugin: this builds the plugin request from the
 FileDescriptorSet a protoc shard wrote, after that protoc has exited. That keeps protoc's and the
@@ -80,7 +80,7 @@ def request_from_descriptor_set(descriptor_set: bytes, names: list[str], paramet
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3 or args[0] != "stubs-from-set":
-        raise SystemExit("usage: python -m protoforge.protoc_plugins stubs-from-set NAMES OUT_ZIP")
+        raise SystemExit("usage: python -m protoforge.source.stubs stubs-from-set NAMES OUT_ZIP")
     with open(args[1], encoding="utf-8") as handle:
         names = handle.read().split()
     request = request_from_descriptor_set(sys.stdin.buffer.read(), names, "quiet")

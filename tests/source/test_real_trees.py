@@ -389,8 +389,8 @@ def test_a_dependency_root_file_without_an_installed_module_is_refused(tmp_path:
 def test_a_missing_distribution_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     """A copy of a googleapis file with googleapis-common-protos missing: gen says what to
     install instead of generating a copy that would clash once it is installed."""
-    from protoforge import provided
     from protoforge.errors import ProtoforgeError
+    from protoforge.source import provided
 
     monkeypatch.setattr(provided, "provider", lambda name: None)
     monkeypatch.setattr(provided, "_installed", lambda name: name != "googleapis-common-protos")

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from conftest import make_project, snapshot_tree
 
-from protoforge import plan as plan_module
 from protoforge.config import load_config
 from protoforge.errors import ProtoforgeError
-from protoforge.generate import generate, write
-from protoforge.plan import FileChange, compare
+from protoforge.output import plan as plan_module
+from protoforge.output.plan import FileChange, compare
+from protoforge.pipeline import generate, write
 
 PROTOS = {
     f"inv/v{index}/item.proto": f'syntax = "proto3";\npackage inv.v{index};\n'

@@ -30,8 +30,8 @@ RPC_KEYWORDS = [k for k in IDENTIFIER_KEYWORDS if k != "_"]
 def generated_class_names() -> list[str]:
     """Every public name that the generated client, servicer and scaffold define or use,
     read from a rendering of the templates rather than kept by hand."""
+    from protoforge.codegen.render import reserved_names
     from protoforge.config import Config
-    from protoforge.render import reserved_names
 
     here = Path(".").resolve()
     names = reserved_names(Config(project_dir=here, proto_roots=(here,), out=here))

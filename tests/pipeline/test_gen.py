@@ -270,8 +270,8 @@ def _chain_of_contracts(count: int) -> dict[str, str]:
 
 
 def test_progress_reports_each_shard_once(tmp_path: Path) -> None:
-    from protoforge.compile import compile_contracts
-    from protoforge.contracts import discover
+    from protoforge.source.discover import discover
+    from protoforge.source.protoc import compile_contracts
 
     project = make_project(
         tmp_path,
@@ -299,8 +299,8 @@ def test_a_failed_generation_stops_the_stub_processes(tmp_path: Path) -> None:
     not needed: they are stopped rather than waited for."""
     from concurrent.futures import wait
 
-    from protoforge.compile import compile_contracts
-    from protoforge.contracts import discover
+    from protoforge.source.discover import discover
+    from protoforge.source.protoc import compile_contracts
 
     project = make_project(
         tmp_path,

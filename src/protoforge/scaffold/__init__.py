@@ -26,7 +26,7 @@ from pathlib import Path
 from protoforge import naming
 from protoforge.config import BUILTIN_GENERATORS, PYPROJECT, STANDALONE, display_path
 from protoforge.errors import Diagnostic, ProtoforgeError
-from protoforge.plan import remove_if_empty, write_failed
+from protoforge.output.plan import remove_if_empty, write_failed
 
 PROTO_ROOT = "proto"
 OUT = "gen"
@@ -231,7 +231,7 @@ def plan_init(
     targets: tuple[TargetRequest, ...] = (),
 ) -> InitResult:
     """Everything `init` would write, or a ProtoforgeError listing every conflict."""
-    from protoforge.render import environment
+    from protoforge.codegen.render import environment
 
     directory = directory.resolve()
     if directory.exists() and not directory.is_dir():

@@ -24,7 +24,7 @@ def main() -> NoReturn:
     options = parse_check_breaking(sys.argv[1:])
     if options is not None:
         sys.exit(run_check_breaking(options))
-    from protoforge.cli import main as typer_main
+    from protoforge.cli.app import main as typer_main
 
     typer_main()
 
@@ -81,7 +81,7 @@ def run_check_breaking(options: dict[str, str]) -> int:
     except Exception as exc:
         import traceback
 
-        from protoforge.cli import ISSUES_URL  # only on a bug: typer's import cost is fine
+        from protoforge.cli._common import ISSUES_URL  # only on a bug: typer's import cost is fine
 
         last = traceback.extract_tb(exc.__traceback__)[-1]
         _err(f"protoforge: internal error: {type(exc).__name__}: {exc}")

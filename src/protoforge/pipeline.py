@@ -17,12 +17,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from protoforge import cache, provided
-from protoforge.compile import CompileResult, Progress, compile_contracts
+from protoforge.codegen.layout import Layout, header, rewrite_imports
 from protoforge.config import Config, display_path
-from protoforge.contracts import ContractFile, discover
 from protoforge.errors import CompileError, Diagnostic, ProtoforgeError
-from protoforge.layout import Layout, header, rewrite_imports
 from protoforge.naming import (
     check_distinct_modules,
     check_importable,
@@ -32,8 +29,9 @@ from protoforge.naming import (
     pb2_module,
     runtime_module,
 )
-from protoforge.ownership import NotRegular, clean_relative, inside, read_regular
-from protoforge.plan import (
+from protoforge.output import cache
+from protoforge.output.ownership import NotRegular, clean_relative, inside, read_regular
+from protoforge.output.plan import (
     GeneratedFile,
     Outcome,
     Owner,
@@ -43,6 +41,9 @@ from protoforge.plan import (
     digest,
     sorted_by_path,
 )
+from protoforge.source import provided
+from protoforge.source.discover import ContractFile, discover
+from protoforge.source.protoc import CompileResult, Progress, compile_contracts
 
 PY_TYPED = header(None).encode()
 
@@ -158,7 +159,7 @@ def _import_paths(config: Config) -> tuple[Path, ...]:
 def _installed_imports(config: Config, contracts: tuple[ContractFile, ...]) -> bytes:
     """The descriptors of what `contracts` import from installed distributions only; every
     file they import from a dependency root must have an installed Python module."""
-    from protoforge.compile import well_known_types_include
+    from protoforge.source.protoc import well_known_types_include
 
     scan = provided.scan_imports(
         [c.path for c in contracts],
@@ -323,7 +324,7 @@ def _shared_files(
         else:
             missing.add(module)
     if missing:
-        from protoforge.render import render_runtimes
+        from protoforge.codegen.render import render_runtimes
 
         for path, text in render_runtimes(missing, config).items():
             files[path] = GeneratedFile(text.encode())
@@ -351,7 +352,7 @@ def _provided_stubs(
             missing.append(found)
     if not missing:
         return
-    from protoforge.compile import typed_stubs
+    from protoforge.source.protoc import typed_stubs
 
     stubs = typed_stubs([f.registered_as for f in missing], provided.descriptor_set_of(missing))
     for found in missing:
@@ -594,7 +595,7 @@ def _targets(previous: cache.GenState, digests: dict[str, str]) -> set[str]:
 def _global_key(config: Config, copies: list[provided.ProvidedCopy]) -> str:
     """Everything that every output depends on: tool versions, config, templates, and which
     files installed distributions provide (a change there moves imports)."""
-    from protoforge.render import builtin_templates_dir
+    from protoforge.codegen.render import builtin_templates_dir
 
     homes = [(copy.name, str(copy.provided.path)) for copy in copies]
     return cache.global_key(repr((config, homes)), (builtin_templates_dir(), config.templates_dir))
@@ -618,8 +619,8 @@ def _rendered_files(
 ) -> tuple[dict[str, dict[Path, GeneratedFile]], set[str]]:
     """Servers and clients (generated) and implementation scaffolds (the user's, written only if
     absent) per contract that declares a service; and the names of those contracts."""
-    from protoforge.model import build_contract
-    from protoforge.render import render_files, reserved_names
+    from protoforge.codegen.model import build_contract
+    from protoforge.codegen.render import render_files, reserved_names
 
     displays = {contract.name: contract.display for contract in selected}
     contract = build_contract(

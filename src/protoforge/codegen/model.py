@@ -16,8 +16,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from protoforge import naming
+from protoforge.codegen.layout import Layout
 from protoforge.errors import Diagnostic, NamingError, ProtoforgeError
-from protoforge.layout import Layout
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FileDescriptorProto

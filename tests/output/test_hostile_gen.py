@@ -432,9 +432,9 @@ def test_full_disk_fault_leaves_every_path_as_it_was(
     import errno
     import os
 
-    from protoforge import plan as plan_module
-    from protoforge.generate import generate, write
-    from protoforge.plan import compare
+    from protoforge.output import plan as plan_module
+    from protoforge.output.plan import compare
+    from protoforge.pipeline import generate, write
 
     project = make_project(tmp_path, many_contracts(3))
     config = load_config(project / "protoforge.toml")
@@ -606,7 +606,7 @@ def output_tree(project: Path) -> dict[str, bytes]:
 
 def edit_contracts(project: Path) -> None:
     """Changes that make the next gen update, create and remove files."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     try:
         import synth
     finally:
@@ -653,7 +653,7 @@ def thousand(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     import time
 
     base = tmp_path_factory.mktemp("thousand")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     try:
         import synth
     finally:

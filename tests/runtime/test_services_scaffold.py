@@ -185,7 +185,7 @@ def test_output_is_byte_identical_across_runs_and_hash_seeds(
     assert str(tmp_path).encode() not in b"".join(trees[0].values())
 
 
-TLS = Path(__file__).parent / "fixtures" / "tls"
+TLS = Path(__file__).parents[1] / "fixtures" / "tls"
 
 
 def run_impl(project: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from protoforge import naming
+from protoforge.codegen.layout import Layout, header
+from protoforge.codegen.model import Contract, MessageRef, Method, ProtoFile, Service, StreamingKind
 from protoforge.config import Config
 from protoforge.errors import Diagnostic, ProtoforgeError
-from protoforge.layout import Layout, header
-from protoforge.model import Contract, MessageRef, Method, ProtoFile, Service, StreamingKind
-from protoforge.plan import sorted_by_path
+from protoforge.output.plan import sorted_by_path
 
 if TYPE_CHECKING:
     import jinja2
@@ -43,8 +43,8 @@ IMPL_TEMPLATE = "impl.py.jinja"
 def builtin_templates_dir() -> Path:
     """The templates shipped with protoforge: `protoforge/templates` inside an installed wheel,
     else the repository's top-level `templates/` (editable installs)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parents[1] / "templates"):
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "templates", package.parents[1] / "templates"):
         if (candidate / RUNTIME_TEMPLATE).is_file():
             return candidate
     raise ProtoforgeError(

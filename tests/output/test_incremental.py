@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO, snapshot_tree
 
+from protoforge.codegen.render import CLIENT_TEMPLATE, builtin_templates_dir
 from protoforge.config import load_config
 from protoforge.errors import ProtoforgeError
-from protoforge.generate import generate, write
-from protoforge.plan import Status, compare
-from protoforge.render import CLIENT_TEMPLATE, builtin_templates_dir
+from protoforge.output.plan import Status, compare
+from protoforge.pipeline import generate, write
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from synth import generate_tree

@@ -405,7 +405,7 @@ def test_stop_now_cuts_the_grace_period_short(gen: Generated) -> None:
         server.server.stop(None).wait()
 
 
-TLS = Path(__file__).parent / "fixtures" / "tls"
+TLS = Path(__file__).parents[1] / "fixtures" / "tls"
 
 
 def test_tls_and_mutual_tls(gen: Generated) -> None:

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from protoforge.config import Target
-from protoforge.contracts import ContractFile, locate
 from protoforge.errors import CompileError, Diagnostic, ProtoforgeError
+from protoforge.source.discover import ContractFile, locate
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FileDescriptorProto
@@ -392,7 +392,7 @@ def _run_stubs(
         names_path = Path(tmp) / "names.txt"
         names_path.write_text("\n".join(names) + "\n", encoding="utf-8")
         archive = Path(tmp) / "stubs.zip"
-        command = [sys.executable, "-m", "protoforge.protoc_plugins", "stubs-from-set"]
+        command = [sys.executable, "-m", "protoforge.source.stubs", "stubs-from-set"]
         code, stderr = (processes or _Processes()).run(
             [*command, str(names_path), str(archive)], descriptor_set
         )

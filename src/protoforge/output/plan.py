@@ -19,10 +19,10 @@ from enum import Enum
 from pathlib import Path
 from typing import TypeVar
 
+from protoforge.codegen.layout import is_generated_text, looks_machine_generated
 from protoforge.config import display_path
 from protoforge.errors import Diagnostic, ProtoforgeError
-from protoforge.layout import is_generated_text, looks_machine_generated
-from protoforge.ownership import Confinement, NotRegular, read_regular
+from protoforge.output.ownership import Confinement, NotRegular, read_regular
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ from _services import RETRY, Generated, generate_project, on_sys_path
 
 PACKAGE = "rg_load"
 SCALE = float(os.environ.get("PROTOFORGE_LOAD_SCALE", "1"))
-LOAD_SERVER = Path(__file__).with_name("_load_server.py")
+LOAD_SERVER = Path(__file__).parents[1] / "_load_server.py"
 
 
 def scaled(count: int) -> int:
