@@ -1,11 +1,15 @@
 """The templates ship inside the wheel: build it, install it into a clean virtualenv, run
-`protoforge gen` there and use the generated server and client in that environment."""
+`protoforge gen` and `check-breaking` there and use the generated server and client in that
+environment; once with the newest dependencies and once with exactly the lowest versions that
+pyproject.toml allows (its `>=` floors), so that a floor is a version that really works."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -47,8 +51,20 @@ def run(*args: str | Path, cwd: Path, timeout: float = 600) -> str:
     return done.stdout
 
 
+def lowest_versions() -> str:
+    """`name==floor` for every runtime dependency, from pyproject.toml's `name>=floor`."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    pins = []
+    for requirement in pyproject["project"]["dependencies"]:
+        found = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)", requirement.strip())
+        assert found, f"{requirement!r}: every dependency needs a tested `>=` floor"
+        pins.append(f"{found[1]}=={found[2]}\n")
+    return "".join(pins)
+
+
 @pytest.mark.slow
-def test_gen_from_a_wheel_in_a_clean_virtualenv(tmp_path: Path) -> None:
+@pytest.mark.parametrize("versions", ["newest", "lowest"])
+def test_gen_from_a_wheel_in_a_clean_virtualenv(tmp_path: Path, versions: str) -> None:
     source = tmp_path / "source"
     shutil.copytree(
         REPO,
@@ -66,7 +82,12 @@ def test_gen_from_a_wheel_in_a_clean_virtualenv(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
-    run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel, cwd=tmp_path)
+    pins: list[str | Path] = []
+    if versions == "lowest":
+        (tmp_path / "lowest.txt").write_text(lowest_versions())
+        pins = ["-c", tmp_path / "lowest.txt"]
+    pip = (python, "-m", "pip", "install", "-q", "--disable-pip-version-check")
+    run(*pip, *pins, wheel, cwd=tmp_path)
 
     project = tmp_path / "project"
     shutil.copytree(SERVICES_FIXTURE / "proto", project / "proto")
@@ -77,3 +98,6 @@ def test_gen_from_a_wheel_in_a_clean_virtualenv(tmp_path: Path) -> None:
     run(venv / "bin" / "protoforge", "gen", "-q", cwd=project)
     assert (project / "gen/rg_wheel/_protoforge_runtime.py").is_file()
     assert run(python, "-c", USE_GENERATED, cwd=project) == "from the wheel\n"
+    baseline = f"dir:{SERVICES_FIXTURE / 'proto'}"
+    checked = run(venv / "bin" / "protoforge", "check-breaking", "--against", baseline, cwd=project)
+    assert checked.startswith("no breaking changes")
