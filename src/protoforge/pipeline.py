@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from protoforge.codegen.layout import Layout, header, rewrite_imports
-from protoforge.config import Config, display_path
+from protoforge.config import Config
 from protoforge.errors import CompileError, Diagnostic, ProtoforgeError
 from protoforge.naming import (
     check_distinct_modules,
@@ -41,6 +41,7 @@ from protoforge.output.plan import (
     digest,
     sorted_by_path,
 )
+from protoforge.paths import display_path
 from protoforge.source import provided
 from protoforge.source.discover import ContractFile, discover
 from protoforge.source.protoc import CompileResult, Progress, compile_contracts

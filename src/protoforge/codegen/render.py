@@ -162,7 +162,7 @@ def _inside(filename: str, directory: Path) -> bool:
 def _template_error(
     error: Exception, filename: str | None, line: int, message: str | None = None
 ) -> ProtoforgeError:
-    from protoforge.config import display_path
+    from protoforge.paths import display_path
 
     where = display_path(Path(filename)) if filename else "template"
     return ProtoforgeError(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import keyword
 import math
-import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from protoforge.errors import ConfigError, Diagnostic
+from protoforge.paths import display_path
 
 PYPROJECT = "pyproject.toml"
 STANDALONE = "protoforge.toml"
@@ -109,13 +109,6 @@ class Config:
     client: ClientOptions = field(default_factory=ClientOptions)
     jobs: int = 0  # parallel protoc and mypy-protobuf processes and file writers; 0 = one per CPU
     targets: tuple[Target, ...] = ()
-
-
-def display_path(path: Path) -> str:
-    try:
-        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
 
 
 # The range of a protobuf Duration (and so of a gRPC service-config duration): +-10,000 years.

@@ -17,7 +17,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from protoforge.config import display_path
+from protoforge.paths import display_path
 
 
 def clean_relative(name: str) -> bool:

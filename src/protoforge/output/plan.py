@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from protoforge.codegen.layout import is_generated_text, looks_machine_generated
-from protoforge.config import display_path
 from protoforge.errors import Diagnostic, ProtoforgeError
 from protoforge.output.ownership import Confinement, NotRegular, read_regular
+from protoforge.paths import atomic_write, display_path, temporary_path, write_new_file
 
 T = TypeVar("T")
 
@@ -250,8 +250,6 @@ def _may_be_generated(path: Path) -> bool:
 # Below this many files per writer, one writer is as fast as several.
 MIN_WRITES_PER_WORKER = 512
 
-TEMPORARY_SUFFIX = ".protoforge-tmp"
-
 
 def apply(outcome: Outcome, managed_dirs: tuple[Path, ...], *, jobs: int = 0) -> None:
     """Write the changes in two phases, by up to `jobs` writers (0: one per CPU):
@@ -369,49 +367,14 @@ def write_failed(exc: OSError) -> ProtoforgeError:
     )
 
 
-def temporary_path(path: Path) -> str:
-    """The hidden file a new content is staged in, next to `path` (text: this runs twice per
-    written file, and Path objects cost more than the system calls)."""
-    directory, name = os.path.split(str(path))
-    return f"{directory}{os.sep}.{name}{TEMPORARY_SUFFIX}"
-
-
 def _stage(change: FileChange) -> None:
     """Write the new content next to its path. Errors name the generated path, never the
     temporary file (or nothing at all, as a failed write() does)."""
     assert change.new is not None
     try:
-        _write_new_file(temporary_path(change.path), change.new)
+        write_new_file(temporary_path(change.path), change.new)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(change.path)) from exc
-
-
-def _write_new_file(path: str, content: bytes) -> None:
-    """Create `path` afresh and write `content`; nothing is left behind on failure. O_EXCL:
-    the write can never follow a symlink planted there; a leftover of a killed run (or such
-    a link) is unlinked, and the create tried once more."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-    try:
-        descriptor = os.open(path, flags, 0o666)
-    except FileExistsError:
-        os.unlink(path)
-        descriptor = os.open(path, flags, 0o666)
-    try:
-        try:
-            _write_fully(descriptor, content)
-        finally:
-            os.close(descriptor)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        raise
-
-
-def _write_fully(descriptor: int, content: bytes) -> None:
-    """os.write until all is written (a write may be short; a full disk fails part-way)."""
-    view = memoryview(content)
-    while view:
-        view = view[os.write(descriptor, view) :]
 
 
 def _commit(change: FileChange) -> None:
@@ -443,18 +406,12 @@ def _discard(changes: Iterable[FileChange]) -> None:
             os.unlink(temporary_path(change.path))
 
 
-def _atomic_write(path: Path, content: bytes) -> None:
-    temporary = temporary_path(path)
-    _write_new_file(temporary, content)
-    os.replace(temporary, path)
-
-
 def _rollback(done: list[FileChange]) -> None:
     for change in reversed(done):
         if change.old is None:
             change.path.unlink(missing_ok=True)
         else:
-            _atomic_write(change.path, change.old)
+            atomic_write(change.path, change.old)
 
 
 def _remove_empty_dirs(directories: Iterable[Path], managed_dirs: tuple[Path, ...]) -> None:

@@ -24,14 +24,16 @@ from enum import Enum
 from pathlib import Path
 
 from protoforge import naming
-from protoforge.config import BUILTIN_GENERATORS, PYPROJECT, STANDALONE, display_path
+from protoforge.config import BUILTIN_GENERATORS, PYPROJECT, STANDALONE
 from protoforge.errors import Diagnostic, ProtoforgeError
+from protoforge.output.cache import CACHE_DIR
 from protoforge.output.plan import remove_if_empty, write_failed
+from protoforge.paths import display_path
 
 PROTO_ROOT = "proto"
 OUT = "gen"
 DEFAULT_ADDRESS = "127.0.0.1:50051"
-GITIGNORE_LINES = ("__pycache__/", ".pytest_cache/", ".venv/", ".protoforge-cache/")
+GITIGNORE_LINES = ("__pycache__/", ".pytest_cache/", ".venv/", f"{CACHE_DIR}/")
 
 # Messages of the sample contract: a service may not take one of their names.
 SAMPLE_MESSAGES = frozenset(

@@ -456,7 +456,7 @@ def _relocate(
 def _hint_for(
     diagnostics: tuple[Diagnostic, ...], roots: Sequence[Path], project_dir: Path | None
 ) -> str | None:
-    from protoforge.config import display_path
+    from protoforge.paths import display_path
 
     missing = [d.path for d in diagnostics if d.message == "File not found."]
     if not missing and not any("was not found" in d.message for d in diagnostics):
