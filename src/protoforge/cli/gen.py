@@ -90,7 +90,7 @@ def gen(
                 typer.echo(describe_copies(plan.provided), err=check)
             outcome = compare(plan)
             if writes:
-                write(settings, plan, outcome, use_cache=not no_cache)
+                write(settings, plan, outcome)
         if not quiet:
             report(outcome, settings, verbose=verbose, diff=diff, dry=not writes)
             elapsed = time.perf_counter() - started

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from protoforge import naming
-from protoforge.codegen.layout import Layout, header
+from protoforge.codegen.layout import Layout
 from protoforge.codegen.model import Contract, MessageRef, Method, ProtoFile, Service, StreamingKind
 from protoforge.config import Config
 from protoforge.errors import Diagnostic, ProtoforgeError
+from protoforge.output.ownership import header
 from protoforge.output.plan import sorted_by_path
 
 if TYPE_CHECKING:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import errno
-import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,9 +18,15 @@ from enum import Enum
 from pathlib import Path
 from typing import TypeVar
 
-from protoforge.codegen.layout import is_generated_text, looks_machine_generated
 from protoforge.errors import Diagnostic, ProtoforgeError
-from protoforge.output.ownership import Confinement, NotRegular, read_regular
+from protoforge.output.ownership import (
+    Confinement,
+    NotRegular,
+    digest,
+    is_generated_text,
+    looks_machine_generated,
+    read_regular,
+)
 from protoforge.paths import atomic_write, display_path, temporary_path, write_new_file
 
 T = TypeVar("T")
@@ -231,11 +236,6 @@ def _stale_generated_files(
             if confinement.problem(path, plan.managed_dirs) is None and _has_header(path):
                 stale.append((path, path.read_bytes()))
     return stale
-
-
-def digest(content: bytes) -> str:
-    """The digest a manifest records per file (sha256, hex)."""
-    return hashlib.sha256(content).hexdigest()
 
 
 def _has_header(path: Path) -> bool:
