@@ -106,7 +106,8 @@ def _write_archive(path: str, response: Any) -> None:
 def _both_stubs(mypy_protobuf: Any, request: Any, response: Any) -> None:
     """`_pb2.pyi` and `_pb2_grpc.pyi` from one plugin run: the same output as mypy-protobuf's two
     plugins, but the request is parsed and indexed once instead of twice (on big trees that is a
-    good part of the plugin's time)."""
+    good part of the plugin's time). These internals (GRPCType, the seven-argument generators)
+    exist from mypy-protobuf 4.0, the floor in pyproject.toml: 3.7 fails with a TypeError."""
     parameter = request.parameter
     flags = (
         "quiet" in parameter,
