@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from protoforge import paths
-from protoforge.paths import TEMPORARY_SUFFIX, atomic_write, display_path, temporary_path
+from protoforge.paths import (
+    TEMPORARY_SUFFIX,
+    Rollback,
+    atomic_write,
+    display_path,
+    make_dirs,
+    temporary_path,
+)
 
 
 def _debris(directory: Path) -> list[str]:
@@ -84,3 +91,35 @@ def test_display_path_is_relative_below_the_working_directory(
     assert display_path(tmp_path / "proto" / "a.proto") == os.path.join("proto", "a.proto")
     outside = tmp_path.parent / "other.proto"
     assert display_path(outside) == str(outside)
+
+
+def test_rollback_undoes_creates_appends_and_replacements_newest_first(tmp_path: Path) -> None:
+    appended = tmp_path / "pyproject.toml"
+    appended.write_bytes(b"[project]\n")
+    replaced = tmp_path / "old.py"
+    replaced.write_bytes(b"old")
+    rollback = Rollback()
+    new_dirs = make_dirs(tmp_path / "a" / "b")
+    assert new_dirs == [tmp_path / "a", tmp_path / "a" / "b"]
+    rollback.made_dirs(new_dirs)
+    created = tmp_path / "a" / "b" / "new.py"
+    rollback.created(created)
+    created.write_bytes(b"new")
+    rollback.appended(appended, len(appended.read_bytes()))
+    with appended.open("ab") as handle:
+        handle.write(b"\n[tool.protoforge]\n")
+    rollback.replaced(replaced, b"old")
+    replaced.write_bytes(b"rewritten")
+    rollback.undo()
+    assert not (tmp_path / "a").exists()
+    assert appended.read_bytes() == b"[project]\n"
+    assert replaced.read_bytes() == b"old"
+    assert _debris(tmp_path) == []
+
+
+def test_rollback_keeps_directories_that_are_not_empty(tmp_path: Path) -> None:
+    rollback = Rollback()
+    rollback.made_dirs(make_dirs(tmp_path / "gen"))
+    (tmp_path / "gen" / "someone_elses.txt").write_text("x")
+    rollback.undo()
+    assert (tmp_path / "gen" / "someone_elses.txt").is_file()

@@ -6,13 +6,19 @@ path in one step. A reader, or a run killed at any moment, sees the old content 
 never a mix, and never a 0-byte file. The temporary name is fixed per path, so a leftover of a
 killed run is found and replaced by the next write of that path; writers of one path must be
 serialised (gen holds its project lock; the breaking cache checks each entry's digest).
+
+A write of several files (gen's plan, init's new project) that fails part-way is taken back
+with a `Rollback`: each step records how to undo it, and `undo()` undoes them newest first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
+
+from protoforge.errors import ProtoforgeError
 
 TEMPORARY_SUFFIX = ".protoforge-tmp"
 
@@ -71,3 +77,61 @@ def _write_fully(descriptor: int, content: bytes) -> None:
     view = memoryview(content)
     while view:
         view = view[os.write(descriptor, view) :]
+
+
+def make_dirs(directory: Path) -> list[Path]:
+    """Create `directory` and its missing parents; returns the ones created, outermost first."""
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
+    directory.mkdir(parents=True, exist_ok=True)
+    return list(reversed(missing))
+
+
+def remove_if_empty(directories: Iterable[Path]) -> None:
+    """Undo the directories a failed write created (deepest first), if they are empty."""
+    for directory in sorted(set(directories), key=lambda p: len(p.parts), reverse=True):
+        if directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+
+
+class Rollback:
+    """The undo log of a write of several files. Record each step just before taking it (an
+    undo of a step that did not happen is harmless); `undo()` takes them back newest first,
+    then removes the directories the write created, if they are empty."""
+
+    def __init__(self) -> None:
+        # path -> None: it was created; int: appended to, from that size; bytes: its old content
+        self._steps: list[tuple[Path, int | bytes | None]] = []
+        self._directories: list[Path] = []
+
+    def made_dirs(self, directories: Iterable[Path]) -> None:
+        self._directories.extend(directories)
+
+    def created(self, path: Path) -> None:
+        self._steps.append((path, None))
+
+    def appended(self, path: Path, original_size: int) -> None:
+        self._steps.append((path, original_size))
+
+    def replaced(self, path: Path, old: bytes) -> None:
+        """`path` held `old` (and is overwritten or removed)."""
+        self._steps.append((path, old))
+
+    def undo(self) -> None:
+        for path, before in reversed(self._steps):
+            if before is None:
+                path.unlink(missing_ok=True)
+            elif isinstance(before, int):
+                with path.open("r+b") as handle:
+                    handle.truncate(before)
+            else:
+                atomic_write(path, before)
+        self._steps.clear()
+        remove_if_empty(self._directories)
+
+
+def write_failed(exc: OSError) -> ProtoforgeError:
+    """The user-facing error for a write that failed and was taken back."""
+    return ProtoforgeError(
+        f"could not write {display_path(Path(exc.filename or ''))}: {exc.strerror}",
+        hint="nothing was changed; fix the problem and run again",
+    )

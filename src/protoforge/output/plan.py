@@ -27,7 +27,14 @@ from protoforge.output.ownership import (
     looks_machine_generated,
     read_regular,
 )
-from protoforge.paths import atomic_write, display_path, temporary_path, write_new_file
+from protoforge.paths import (
+    Rollback,
+    display_path,
+    make_dirs,
+    temporary_path,
+    write_failed,
+    write_new_file,
+)
 
 T = TypeVar("T")
 
@@ -265,17 +272,15 @@ def apply(outcome: Outcome, managed_dirs: tuple[Path, ...], *, jobs: int = 0) ->
     atomic. The next run finds the old ones and writes them again."""
     writes = [c for c in outcome.changes if c.status in (Status.CREATED, Status.UPDATED)]
     removals = [c for c in outcome.changes if c.status is Status.REMOVED]
-    created_dirs: list[Path] = []
+    rollback = Rollback()
     staged: list[FileChange] = []
     try:
         for directory in sorted({change.path.parent for change in writes}):
-            missing = [d for d in (directory, *directory.parents) if not d.exists()]
-            directory.mkdir(parents=True, exist_ok=True)
-            created_dirs.extend(reversed(missing))
+            rollback.made_dirs(make_dirs(directory))
         _in_slices(writes, _stage, staged, jobs)
     except BaseException as exc:
         _discard(staged)
-        remove_if_empty(created_dirs)
+        rollback.undo()
         if isinstance(exc, OSError):
             raise write_failed(exc) from exc
         raise
@@ -286,10 +291,14 @@ def apply(outcome: Outcome, managed_dirs: tuple[Path, ...], *, jobs: int = 0) ->
             change.path.unlink()
             done.append(change)
     except BaseException as exc:
-        _rollback(done)
         committed = {id(change) for change in done}
         _discard([change for change in writes if id(change) not in committed])
-        remove_if_empty(created_dirs)
+        for change in done:
+            if change.old is None:
+                rollback.created(change.path)
+            else:
+                rollback.replaced(change.path, change.old)
+        rollback.undo()
         if isinstance(exc, OSError):
             raise write_failed(exc) from exc
         raise
@@ -353,20 +362,6 @@ def _in_slices(
         raise errors[0]
 
 
-def remove_if_empty(directories: Iterable[Path]) -> None:
-    """Undo the directories a failed write created (deepest first), if they are empty."""
-    for directory in sorted(set(directories), key=lambda p: len(p.parts), reverse=True):
-        if directory.is_dir() and not any(directory.iterdir()):
-            directory.rmdir()
-
-
-def write_failed(exc: OSError) -> ProtoforgeError:
-    return ProtoforgeError(
-        f"could not write {display_path(Path(exc.filename or ''))}: {exc.strerror}",
-        hint="nothing was changed; fix the problem and run again",
-    )
-
-
 def _stage(change: FileChange) -> None:
     """Write the new content next to its path. Errors name the generated path, never the
     temporary file (or nothing at all, as a failed write() does)."""
@@ -404,14 +399,6 @@ def _discard(changes: Iterable[FileChange]) -> None:
     for change in changes:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary_path(change.path))
-
-
-def _rollback(done: list[FileChange]) -> None:
-    for change in reversed(done):
-        if change.old is None:
-            change.path.unlink(missing_ok=True)
-        else:
-            atomic_write(change.path, change.old)
 
 
 def _remove_empty_dirs(directories: Iterable[Path], managed_dirs: tuple[Path, ...]) -> None:
