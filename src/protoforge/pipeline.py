@@ -23,7 +23,8 @@ from protoforge.output import cache, incremental
 from protoforge.output.ownership import manifest_owned
 from protoforge.output.plan import GeneratedFile, Outcome, Owner, Plan, apply, sorted_by_path
 from protoforge.source import contracts as source
-from protoforge.source.protoc import Progress
+from protoforge.source.discover import ContractFile
+from protoforge.source.protoc import CompileResult, Progress
 from protoforge.source.provided import ProvidedCopy, untyped_closure
 
 
@@ -59,31 +60,10 @@ def generate(
     result = source.compile_selected(
         config, contracts, selected, everything=everything, progress=progress
     )
-    files: dict[Path, GeneratedFile] = {}
-    records: dict[str, cache.ContractRecord] = {}
     kept: dict[str, Owner] = {}
     try:
         source.check_provided_imports(result, selected, copies)
-        all_names = [c.name for c in contracts]
-        if selected:
-            # Rendered first: it needs only the descriptors, while protoc's outputs include the
-            # typed stubs that are still being generated in the background (source/protoc.py).
-            rendered, services = rendered_files(config, all_names, selected, result, layout)
-            generated = python_package_files(selected, result, layout, all_names)
-            for contract in selected:
-                outputs = {
-                    config.out / path: GeneratedFile(data)
-                    for path, data in generated[contract.name]
-                }
-                outputs.update(rendered.get(contract.name, {}))
-                files.update(outputs)
-                records[contract.name] = incremental.contract_record(
-                    selection,
-                    contract.name,
-                    result.file(contract.name),
-                    outputs,
-                    services=contract.name in services,
-                )
+        files, records = _contract_files(config, layout, contracts, selected, selection, result)
         incremental.carry_over(selection, records, kept)
         _shared_files(config, layout, selection, records, files, kept)
         if config.targets:
@@ -113,6 +93,35 @@ def generate(
         provided=tuple(copies),
         _pending=_Pending(key, selection.previous) if use_cache else None,
     )
+
+
+def _contract_files(
+    config: Config,
+    layout: Layout,
+    contracts: tuple[ContractFile, ...],
+    selected: tuple[ContractFile, ...],
+    selection: incremental.Selection,
+    result: CompileResult,
+) -> tuple[dict[Path, GeneratedFile], dict[str, cache.ContractRecord]]:
+    """Every file generated from the selected contracts, and the cache record of each."""
+    files: dict[Path, GeneratedFile] = {}
+    records: dict[str, cache.ContractRecord] = {}
+    if not selected:
+        return files, records
+    all_names = [c.name for c in contracts]
+    # Rendered first: it needs only the descriptors, while protoc's outputs include the typed
+    # stubs that are still being generated in the background (source/protoc.py).
+    rendered, services = rendered_files(config, all_names, selected, result, layout)
+    generated = python_package_files(selected, result, layout, all_names)
+    for contract in selected:
+        name = contract.name
+        outputs = {config.out / path: GeneratedFile(data) for path, data in generated[name]}
+        outputs.update(rendered.get(name, {}))
+        files.update(outputs)
+        records[name] = incremental.contract_record(
+            selection, name, result.file(name), outputs, services=name in services
+        )
+    return files, records
 
 
 def _shared_files(
