@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "source"))  # test_broken_inputs
 
 from conftest import FIXTURES, run_cli
 from golden_cases import GOLDEN, generate_case, golden_cases

@@ -432,7 +432,7 @@ def test_full_disk_fault_leaves_every_path_as_it_was(
     import errno
     import os
 
-    from protoforge.output import plan as plan_module
+    from protoforge import paths as paths_module
     from protoforge.output.plan import compare
     from protoforge.pipeline import generate, write
 
@@ -447,7 +447,7 @@ def test_full_disk_fault_leaves_every_path_as_it_was(
     first.write_text(first.read_text().replace("string name = 1;", "string name = 1; int32 n = 2;"))
     before = snapshot_tree(project / "gen")
 
-    real_write_fully = plan_module._write_fully
+    real_write_fully = paths_module._write_fully
     writes = 0
 
     def fills_up(descriptor: int, content: bytes) -> None:
@@ -458,7 +458,7 @@ def test_full_disk_fault_leaves_every_path_as_it_was(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real_write_fully(descriptor, content)
 
-    monkeypatch.setattr(plan_module, "_write_fully", fills_up)
+    monkeypatch.setattr(paths_module, "_write_fully", fills_up)
     plan = generate(config)
     outcome = compare(plan)
     changed = [c for c in outcome.changes if c.is_change]

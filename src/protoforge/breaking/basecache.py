@@ -24,12 +24,12 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from protoforge.config import Config
+from protoforge.paths import atomic_write
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FileDescriptorProto
@@ -135,10 +135,7 @@ def store(
     target_dir = directory(config)
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=target_dir)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, target_dir / f"{cache_key}.binpb")
+        atomic_write(target_dir / f"{cache_key}.binpb", data)
         _prune(target_dir)
     except OSError:
         return

@@ -20,8 +20,9 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from protoforge.config import Config, display_path
+from protoforge.config import Config
 from protoforge.errors import CompileError, ConfigError, Diagnostic, ProtoforgeError
+from protoforge.paths import display_path
 from protoforge.source.discover import ContractFile, discover
 
 KINDS = ("git", "dir", "snapshot")

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from protoforge.config import Config, display_path
+from protoforge.config import Config
 from protoforge.errors import ConfigError, Diagnostic
+from protoforge.paths import display_path
 
 if TYPE_CHECKING:
     from protoforge.breaking.bufyaml import Document

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from protoforge.breaking.descriptors import declarations, load_set
 from protoforge.breaking.runner import RawFinding
-from protoforge.config import Config, display_path
+from protoforge.config import Config
 from protoforge.errors import ExitCode
+from protoforge.paths import display_path
 from protoforge.source.discover import ContractFile, locate
 
 _QUOTED = re.compile(r'"([^"]+)"')

@@ -77,16 +77,16 @@ def compile_descriptor_set(
     if code == 0:
         return data  # warnings are not a breaking check's business (gen reports them)
     # compile.py's parsing of protoc's messages (imported only now: it costs a few imports)
-    from protoforge.source.protoc import _hint_for, _parse_stderr, _relocate
+    from protoforge.source.diagnostics import hint_for, parse_stderr, relocate
 
-    diagnostics = _parse_stderr(stderr)
+    diagnostics = parse_stderr(stderr)
     if not any(d.severity == "error" for d in diagnostics):
         diagnostics.append(Diagnostic("protoc", 0, 0, "error", f"protoc exited with {code}"))
-    located = _relocate(diagnostics, tuple(contracts), tuple(roots))
+    located = relocate(diagnostics, tuple(contracts), tuple(roots))
     raise CompileError(
         f"protoc rejected the contracts ({len(located)} error{'s' * (len(located) != 1)})",
         diagnostics=located,
-        hint=_hint_for(located, roots, None),
+        hint=hint_for(located, roots, None),
     )
 
 

@@ -97,7 +97,7 @@ def snapshot(
 
     def body() -> int:
         from protoforge.breaking import snapshot as take
-        from protoforge.config import display_path
+        from protoforge.paths import display_path
 
         data = take(load(config))
         target = output.resolve()

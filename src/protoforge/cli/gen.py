@@ -90,7 +90,7 @@ def gen(
                 typer.echo(describe_copies(plan.provided), err=check)
             outcome = compare(plan)
             if writes:
-                write(settings, plan, outcome, use_cache=not no_cache)
+                write(settings, plan, outcome)
         if not quiet:
             report(outcome, settings, verbose=verbose, diff=diff, dry=not writes)
             elapsed = time.perf_counter() - started
@@ -138,8 +138,8 @@ def compile_progress(*, quiet: bool) -> Iterator[Callable[[int, int], None] | No
 
 
 def report(outcome: Outcome, settings: Config, *, verbose: bool, diff: bool, dry: bool) -> None:
-    from protoforge.config import display_path
     from protoforge.output.plan import Status, unified_diff
+    from protoforge.paths import display_path
 
     verb = "would be " if dry else ""
     changes = outcome.changes + (outcome.kept_changes() if verbose else [])

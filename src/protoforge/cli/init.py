@@ -51,7 +51,7 @@ def init(
     overwritten."""
 
     def body() -> int:
-        from protoforge.config import display_path
+        from protoforge.paths import display_path
         from protoforge.scaffold import TargetRequest, init_project
 
         targets = tuple(TargetRequest.parse(text) for text in target or ())

@@ -18,13 +18,10 @@ from typing import TYPE_CHECKING, Any
 from protoforge import naming
 from protoforge.codegen.layout import Layout
 from protoforge.errors import Diagnostic, NamingError, ProtoforgeError
+from protoforge.source.descriptors import FILE_SERVICE, SERVICE_METHOD, clean_comment, file_messages
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FileDescriptorProto
-
-# FileDescriptorProto field numbers used in SourceCodeInfo paths.
-_FILE_SERVICE = 6
-_SERVICE_METHOD = 2
 
 
 class StreamingKind(Enum):
@@ -196,20 +193,11 @@ def _index_messages(
         module = naming.pb2_module(proto_file.name)
         if proto_file.name in local:
             module = layout.module(module)
-        prefix = f".{proto_file.package}" if proto_file.package else ""
-        for full_name, qualname in _walk_messages(proto_file.message_type, prefix, ""):
-            index[full_name] = MessageRef(
-                full_name[1:], proto_file.name, module, qualname, proto_file.name in local
+        for full_name, qualname, _ in file_messages(proto_file):
+            index[f".{full_name}"] = MessageRef(
+                full_name, proto_file.name, module, qualname, proto_file.name in local
             )
     return index
-
-
-def _walk_messages(messages: Iterable[Any], prefix: str, outer: str) -> Iterator[tuple[str, str]]:
-    for message in messages:
-        full_name = f"{prefix}.{message.name}"
-        qualname = f"{outer}.{message.name}" if outer else message.name
-        yield full_name, qualname
-        yield from _walk_messages(message.nested_type, full_name, qualname)
 
 
 # --- pass 2: resolve -----------------------------------------------------------------------
@@ -267,7 +255,7 @@ def _build_service(
         numbers = {m.name: i for i, m in enumerate(service.method)}
         raise _clash_error(
             proto_file,
-            (_FILE_SERVICE, number, _SERVICE_METHOD, numbers[clash.second]),
+            (FILE_SERVICE, number, SERVICE_METHOD, numbers[clash.second]),
             sources,
             display,
             f"RPC {clash.first} of {full_name} {clash.reason}"
@@ -291,14 +279,14 @@ def _build_service(
                 input=index[method.input_type],
                 output=index[method.output_type],
                 path=f"/{full_name}/{method.name}",
-                comments=comments.get((_FILE_SERVICE, number, _SERVICE_METHOD, method_number), ""),
+                comments=comments.get((FILE_SERVICE, number, SERVICE_METHOD, method_number), ""),
                 deprecated=method.options.deprecated,
             )
         )
     return Service(
         name=service.name,
         full_name=full_name,
-        comments=comments.get((_FILE_SERVICE, number), ""),
+        comments=comments.get((FILE_SERVICE, number), ""),
         deprecated=service.options.deprecated,
         methods=tuple(methods),
         servicer_class=naming.servicer_class(service.name, asyncio=False),
@@ -346,7 +334,7 @@ def _check_distinct_services(
                 continue
             raise _clash_error(
                 proto_file,
-                (_FILE_SERVICE, number),
+                (FILE_SERVICE, number),
                 sources,
                 display,
                 f"service {service.full_name} would define {name!r}, which {other} "
@@ -386,7 +374,7 @@ def _sources_by_path(
     found: dict[tuple[int, ...], _Source] = {}
     for location in proto_file.source_code_info.location:
         path = location.path
-        if len(path) in (2, 4) and path[0] == _FILE_SERVICE:
+        if len(path) in (2, 4) and path[0] == FILE_SERVICE:
             raw = location.leading_comments or location.trailing_comments
             if isinstance(raw, bytes):  # protobuf hands back the bytes when they are not UTF-8
                 raise _not_utf8(display(proto_file.name), location, raw)
@@ -416,17 +404,3 @@ def _not_utf8(name: str, location: Any, raw: bytes) -> ProtoforgeError:
         diagnostics=(Diagnostic(name, line, 0, "error", message),),
         hint="save the file as UTF-8 (comments become docstrings in the generated code)",
     )
-
-
-def clean_comment(raw: str) -> str:
-    """protoc keeps the space after `//` and the line ends: dedent by the common indent, drop
-    trailing whitespace and blank lines around the text."""
-    lines = [line.rstrip() for line in raw.replace("\r\n", "\n").split("\n")]
-    indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
-    cut = min(indents, default=0)
-    lines = [line[cut:] for line in lines]
-    while lines and not lines[0]:
-        lines.pop(0)
-    while lines and not lines[-1]:
-        lines.pop()
-    return "\n".join(lines)

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from protoforge import naming
-from protoforge.codegen.layout import Layout, header
+from protoforge.codegen.layout import Layout
 from protoforge.codegen.model import Contract, MessageRef, Method, ProtoFile, Service, StreamingKind
 from protoforge.config import Config
 from protoforge.errors import Diagnostic, ProtoforgeError
+from protoforge.output.ownership import header
 from protoforge.output.plan import sorted_by_path
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ def _inside(filename: str, directory: Path) -> bool:
 def _template_error(
     error: Exception, filename: str | None, line: int, message: str | None = None
 ) -> ProtoforgeError:
-    from protoforge.config import display_path
+    from protoforge.paths import display_path
 
     where = display_path(Path(filename)) if filename else "template"
     return ProtoforgeError(

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from protoforge import __version__
+from protoforge.paths import atomic_write
 
 CACHE_DIR = ".protoforge-cache"
 STATE_FILE = "gen-state.json"
@@ -221,9 +222,7 @@ def save_state(project_dir: Path, state: GenState) -> None:
         ignore = path.parent / ".gitignore"
         if not ignore.exists():
             ignore.write_text("*\n", encoding="utf-8")
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(state.to_json(), encoding="utf-8")
-        os.replace(temporary, path)
+        atomic_write(path, state.to_json().encode("utf-8"))
     except OSError:
         pass  # a read-only checkout still generates; it just stays cold
 

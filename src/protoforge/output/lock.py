@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from protoforge.config import display_path
 from protoforge.errors import ProtoforgeError
+from protoforge.paths import display_path
 
 POLL_SECONDS = 0.1
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import errno
-import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,10 +18,23 @@ from enum import Enum
 from pathlib import Path
 from typing import TypeVar
 
-from protoforge.codegen.layout import is_generated_text, looks_machine_generated
-from protoforge.config import display_path
 from protoforge.errors import Diagnostic, ProtoforgeError
-from protoforge.output.ownership import Confinement, NotRegular, read_regular
+from protoforge.output.ownership import (
+    Confinement,
+    NotRegular,
+    digest,
+    is_generated_text,
+    looks_machine_generated,
+    read_regular,
+)
+from protoforge.paths import (
+    Rollback,
+    display_path,
+    make_dirs,
+    temporary_path,
+    write_failed,
+    write_new_file,
+)
 
 T = TypeVar("T")
 
@@ -233,11 +245,6 @@ def _stale_generated_files(
     return stale
 
 
-def digest(content: bytes) -> str:
-    """The digest a manifest records per file (sha256, hex)."""
-    return hashlib.sha256(content).hexdigest()
-
-
 def _has_header(path: Path) -> bool:
     with path.open("rb") as handle:
         return is_generated_text(handle.read(_HEAD))
@@ -249,8 +256,6 @@ def _may_be_generated(path: Path) -> bool:
 
 # Below this many files per writer, one writer is as fast as several.
 MIN_WRITES_PER_WORKER = 512
-
-TEMPORARY_SUFFIX = ".protoforge-tmp"
 
 
 def apply(outcome: Outcome, managed_dirs: tuple[Path, ...], *, jobs: int = 0) -> None:
@@ -267,17 +272,15 @@ def apply(outcome: Outcome, managed_dirs: tuple[Path, ...], *, jobs: int = 0) ->
     atomic. The next run finds the old ones and writes them again."""
     writes = [c for c in outcome.changes if c.status in (Status.CREATED, Status.UPDATED)]
     removals = [c for c in outcome.changes if c.status is Status.REMOVED]
-    created_dirs: list[Path] = []
+    rollback = Rollback()
     staged: list[FileChange] = []
     try:
         for directory in sorted({change.path.parent for change in writes}):
-            missing = [d for d in (directory, *directory.parents) if not d.exists()]
-            directory.mkdir(parents=True, exist_ok=True)
-            created_dirs.extend(reversed(missing))
+            rollback.made_dirs(make_dirs(directory))
         _in_slices(writes, _stage, staged, jobs)
     except BaseException as exc:
         _discard(staged)
-        remove_if_empty(created_dirs)
+        rollback.undo()
         if isinstance(exc, OSError):
             raise write_failed(exc) from exc
         raise
@@ -288,10 +291,14 @@ def apply(outcome: Outcome, managed_dirs: tuple[Path, ...], *, jobs: int = 0) ->
             change.path.unlink()
             done.append(change)
     except BaseException as exc:
-        _rollback(done)
         committed = {id(change) for change in done}
         _discard([change for change in writes if id(change) not in committed])
-        remove_if_empty(created_dirs)
+        for change in done:
+            if change.old is None:
+                rollback.created(change.path)
+            else:
+                rollback.replaced(change.path, change.old)
+        rollback.undo()
         if isinstance(exc, OSError):
             raise write_failed(exc) from exc
         raise
@@ -355,63 +362,14 @@ def _in_slices(
         raise errors[0]
 
 
-def remove_if_empty(directories: Iterable[Path]) -> None:
-    """Undo the directories a failed write created (deepest first), if they are empty."""
-    for directory in sorted(set(directories), key=lambda p: len(p.parts), reverse=True):
-        if directory.is_dir() and not any(directory.iterdir()):
-            directory.rmdir()
-
-
-def write_failed(exc: OSError) -> ProtoforgeError:
-    return ProtoforgeError(
-        f"could not write {display_path(Path(exc.filename or ''))}: {exc.strerror}",
-        hint="nothing was changed; fix the problem and run again",
-    )
-
-
-def temporary_path(path: Path) -> str:
-    """The hidden file a new content is staged in, next to `path` (text: this runs twice per
-    written file, and Path objects cost more than the system calls)."""
-    directory, name = os.path.split(str(path))
-    return f"{directory}{os.sep}.{name}{TEMPORARY_SUFFIX}"
-
-
 def _stage(change: FileChange) -> None:
     """Write the new content next to its path. Errors name the generated path, never the
     temporary file (or nothing at all, as a failed write() does)."""
     assert change.new is not None
     try:
-        _write_new_file(temporary_path(change.path), change.new)
+        write_new_file(temporary_path(change.path), change.new)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(change.path)) from exc
-
-
-def _write_new_file(path: str, content: bytes) -> None:
-    """Create `path` afresh and write `content`; nothing is left behind on failure. O_EXCL:
-    the write can never follow a symlink planted there; a leftover of a killed run (or such
-    a link) is unlinked, and the create tried once more."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-    try:
-        descriptor = os.open(path, flags, 0o666)
-    except FileExistsError:
-        os.unlink(path)
-        descriptor = os.open(path, flags, 0o666)
-    try:
-        try:
-            _write_fully(descriptor, content)
-        finally:
-            os.close(descriptor)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        raise
-
-
-def _write_fully(descriptor: int, content: bytes) -> None:
-    """os.write until all is written (a write may be short; a full disk fails part-way)."""
-    view = memoryview(content)
-    while view:
-        view = view[os.write(descriptor, view) :]
 
 
 def _commit(change: FileChange) -> None:
@@ -441,20 +399,6 @@ def _discard(changes: Iterable[FileChange]) -> None:
     for change in changes:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary_path(change.path))
-
-
-def _atomic_write(path: Path, content: bytes) -> None:
-    temporary = temporary_path(path)
-    _write_new_file(temporary, content)
-    os.replace(temporary, path)
-
-
-def _rollback(done: list[FileChange]) -> None:
-    for change in reversed(done):
-        if change.old is None:
-            change.path.unlink(missing_ok=True)
-        else:
-            _atomic_write(change.path, change.old)
 
 
 def _remove_empty_dirs(directories: Iterable[Path], managed_dirs: tuple[Path, ...]) -> None:

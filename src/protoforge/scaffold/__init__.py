@@ -24,14 +24,15 @@ from enum import Enum
 from pathlib import Path
 
 from protoforge import naming
-from protoforge.config import BUILTIN_GENERATORS, PYPROJECT, STANDALONE, display_path
+from protoforge.config import BUILTIN_GENERATORS, PYPROJECT, STANDALONE
 from protoforge.errors import Diagnostic, ProtoforgeError
-from protoforge.output.plan import remove_if_empty, write_failed
+from protoforge.output.cache import CACHE_DIR
+from protoforge.paths import Rollback, display_path, make_dirs, write_failed
 
 PROTO_ROOT = "proto"
 OUT = "gen"
 DEFAULT_ADDRESS = "127.0.0.1:50051"
-GITIGNORE_LINES = ("__pycache__/", ".pytest_cache/", ".venv/", ".protoforge-cache/")
+GITIGNORE_LINES = ("__pycache__/", ".pytest_cache/", ".venv/", f"{CACHE_DIR}/")
 
 # Messages of the sample contract: a service may not take one of their names.
 SAMPLE_MESSAGES = frozenset(
@@ -405,29 +406,20 @@ def next_steps(directory: Path, names: Names) -> tuple[str, ...]:
 def write_init(result: InitResult) -> None:
     """Write the planned files: new ones exclusively (never replacing a file that appeared in
     the meantime), appends at the end. On failure, what was written is undone."""
-    done: list[PlannedFile] = []
-    made_dirs: list[Path] = []
+    rollback = Rollback()
     try:
         for planned in result.files:
             if planned.status is FileStatus.CREATED:
-                missing = [p for p in reversed(planned.path.parents) if not p.exists()]
-                planned.path.parent.mkdir(parents=True, exist_ok=True)
-                made_dirs += missing
+                rollback.made_dirs(make_dirs(planned.path.parent))
                 with planned.path.open("xb") as handle:
-                    done.append(planned)
+                    rollback.created(planned.path)
                     handle.write(planned.content)
             else:
                 with planned.path.open("ab") as handle:
-                    done.append(planned)
+                    rollback.appended(planned.path, planned.original_size)
                     handle.write(planned.content[planned.original_size :])
     except OSError as exc:
-        for planned in reversed(done):
-            if planned.status is FileStatus.CREATED:
-                planned.path.unlink(missing_ok=True)
-            else:
-                with planned.path.open("r+b") as handle:
-                    handle.truncate(planned.original_size)
-        remove_if_empty(made_dirs)
+        rollback.undo()
         raise write_failed(exc) from exc
 
 

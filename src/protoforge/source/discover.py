@@ -7,8 +7,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from protoforge.config import Config, display_path
+from protoforge.config import Config
 from protoforge.errors import ConfigError, Diagnostic
+from protoforge.paths import display_path
 
 
 @dataclass(frozen=True, order=True)

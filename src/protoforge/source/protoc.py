@@ -6,7 +6,7 @@ cannot be captured and turned into diagnostics. Why shards: protoc is single-thr
 trees, several protoc processes over disjoint slices of the contracts use the machine's cores.
 
 Two steps per shard: protoc (messages, gRPC modules, other-language targets, descriptors), then
-mypy-protobuf's typed stubs from the descriptors protoc wrote (protoc_plugins.py). The stubs are
+mypy-protobuf's typed stubs from the descriptors protoc wrote (source/stubs.py). The stubs are
 the slowest step, and `compile_contracts` returns as soon as protoc is done: the caller renders
 servers and clients from the descriptors while the stubs are generated in the background, and
 `CompileResult.outputs` waits for them. protoc and mypy-protobuf never run side by side for one
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -35,17 +34,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 from protoforge.config import Target
 from protoforge.errors import CompileError, Diagnostic, ProtoforgeError
-from protoforge.source.discover import ContractFile, locate
+from protoforge.source.diagnostics import hint_for, parse_stderr, relocate
+from protoforge.source.discover import ContractFile
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
 # Below this many contracts one protoc process is faster than starting several.
 MIN_FILES_PER_SHARD = 64
-
-# `path:line:col: message` or `path: message` (protoc's two diagnostic shapes).
-_LOCATED = re.compile(r"^(?P<path>[^:\n]+\.proto):(?P<line>\d+):(?P<col>\d+): (?P<msg>.*)$")
-_FILE_LEVEL = re.compile(r"^(?P<path>[^:\n]+\.proto): (?P<msg>.*)$")
 
 
 Progress = Callable[[int, int], None]
@@ -204,11 +200,11 @@ def compile_contracts(
         results = list(pool.map(run, shards))
     errors = [d for shard in results if not shard.ok for d in shard.diagnostics]
     if errors:
-        located = _relocate(errors, tuple(contracts), tuple(roots))
+        located = relocate(errors, tuple(contracts), tuple(roots))
         raise CompileError(
             f"protoc rejected the contracts ({len(located)} error{'s' * (len(located) != 1)})",
             diagnostics=located,
-            hint=_hint_for(located, roots, project_dir),
+            hint=hint_for(located, roots, project_dir),
         )
     outputs: dict[str, bytes] = {}
     target_outputs: dict[str, dict[str, bytes]] = {target.name: {} for target in targets}
@@ -226,7 +222,7 @@ def compile_contracts(
         )
         stubs_pool.shutdown(wait=False)
     descriptor_set = _merge_descriptor_sets([shard.descriptor_set for shard in results])
-    warnings = _relocate(
+    warnings = relocate(
         [d for shard in results for d in shard.diagnostics], tuple(contracts), tuple(roots)
     )
     return CompileResult(outputs, descriptor_set, warnings, target_outputs, pending, processes)
@@ -358,7 +354,7 @@ def _run_protoc(
         returncode, stderr = processes.run(
             [sys.executable, "-m", "grpc_tools.protoc", f"@{response}"], b""
         )
-        diagnostics = _parse_stderr(stderr.decode("utf-8", "replace"))
+        diagnostics = parse_stderr(stderr.decode("utf-8", "replace"))
         if returncode != 0:
             if not any(d.severity == "error" for d in diagnostics):
                 diagnostics.append(
@@ -387,7 +383,7 @@ def _run_stubs(
     names: list[str], descriptor_set: bytes, processes: _Processes | None = None
 ) -> dict[str, bytes]:
     """mypy-protobuf's `_pb2.pyi` and `_pb2_grpc.pyi` for `names`, from their shard's
-    descriptors (a plugin request built from them: protoc_plugins.py)."""
+    descriptors (a plugin request built from them: source/stubs.py)."""
     with tempfile.TemporaryDirectory(prefix="protoforge-stubs-") as tmp:
         names_path = Path(tmp) / "names.txt"
         names_path.write_text("\n".join(names) + "\n", encoding="utf-8")
@@ -406,75 +402,6 @@ def _run_stubs(
                 hint="a bug in mypy-protobuf or protoforge; please report it with the contract",
             )
         return _read_zip(archive)
-
-
-def _parse_stderr(stderr: str) -> list[Diagnostic]:
-    diagnostics: list[Diagnostic] = []
-    for raw in stderr.splitlines():
-        line = raw.rstrip()
-        if not line:
-            continue
-        match = _LOCATED.match(line)
-        if match:
-            message = match["msg"]
-            severity = "error"
-            if message.startswith("warning: "):
-                severity, message = "warning", message[len("warning: ") :]
-            diagnostics.append(
-                Diagnostic(match["path"], int(match["line"]), int(match["col"]), severity, message)
-            )
-            continue
-        match = _FILE_LEVEL.match(line)
-        if match:
-            message = match["msg"]
-            severity = "warning" if message.startswith("warning: ") else "error"
-            diagnostics.append(
-                Diagnostic(match["path"], 0, 0, severity, message.removeprefix("warning: "))
-            )
-            continue
-        severity = "warning" if "warning" in line.lower()[:20] else "error"
-        diagnostics.append(Diagnostic("protoc", 0, 0, severity, line))
-    return diagnostics
-
-
-def _relocate(
-    diagnostics: list[Diagnostic], contracts: tuple[ContractFile, ...], roots: tuple[Path, ...]
-) -> tuple[Diagnostic, ...]:
-    """protoc reports import paths (`acme/x.proto`); users open files (`proto/acme/x.proto`).
-    Shards may report the same broken import twice: keep one of each."""
-    seen: dict[Diagnostic, None] = {}
-    for diagnostic in diagnostics:
-        if diagnostic.path.endswith(".proto"):
-            path = locate(contracts, roots, diagnostic.path)
-            diagnostic = Diagnostic(
-                path, diagnostic.line, diagnostic.column, diagnostic.severity, diagnostic.message
-            )
-        seen.setdefault(diagnostic, None)
-    return tuple(seen)
-
-
-def _hint_for(
-    diagnostics: tuple[Diagnostic, ...], roots: Sequence[Path], project_dir: Path | None
-) -> str | None:
-    from protoforge.config import display_path
-
-    missing = [d.path for d in diagnostics if d.message == "File not found."]
-    if not missing and not any("was not found" in d.message for d in diagnostics):
-        return None
-    shown = ", ".join(display_path(root) for root in roots)
-    hint = (
-        f"imports are resolved against proto_roots ({shown}) and the well-known types; "
-        "is the imported file under one of them?"
-    )
-    # Say where the file is when it exists outside every root: the usual cause.
-    for name in missing:
-        for candidate in sorted(project_dir.rglob(name)) if project_dir else ():
-            root = Path(str(candidate)[: -len(name)])
-            return (
-                f"{name} exists at {display_path(candidate)}, outside every proto root; "
-                f"add {display_path(root)!r} to proto_roots"
-            )
-    return hint
 
 
 def _merge_descriptor_sets(sets: list[bytes]) -> bytes:

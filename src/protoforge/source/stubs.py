@@ -20,17 +20,12 @@ from __future__ import annotations
 
 import sys
 import zipfile
-from collections.abc import Iterator
 from typing import Any
+
+from protoforge.source.descriptors import messages
 
 MYPY_PROTOBUF_FIELD_OPTION_NUMBERS = frozenset({1151, 1152, 1153, 1154})
 _FIELD_OPTIONS = ".google.protobuf.FieldOptions"
-
-
-def _all_messages(messages: Any) -> Iterator[Any]:
-    for message in messages:
-        yield message
-        yield from _all_messages(message.nested_type)
 
 
 def _claims_mypy_numbers(request: Any) -> bool:
@@ -38,7 +33,7 @@ def _claims_mypy_numbers(request: Any) -> bool:
         if proto_file.package == "mypy_protobuf":
             continue
         extensions = list(proto_file.extension)
-        for message in _all_messages(proto_file.message_type):
+        for _, _, message in messages(proto_file.message_type):
             extensions.extend(message.extension)
         for extension in extensions:
             if (
@@ -52,7 +47,7 @@ def _claims_mypy_numbers(request: Any) -> bool:
 def _drop_unknown_field_options(request: Any) -> None:
     for proto_file in request.proto_file:
         fields = list(proto_file.extension)
-        for message in _all_messages(proto_file.message_type):
+        for _, _, message in messages(proto_file.message_type):
             fields.extend(message.field)
             fields.extend(message.extension)
         for field in fields:
@@ -111,7 +106,8 @@ def _write_archive(path: str, response: Any) -> None:
 def _both_stubs(mypy_protobuf: Any, request: Any, response: Any) -> None:
     """`_pb2.pyi` and `_pb2_grpc.pyi` from one plugin run: the same output as mypy-protobuf's two
     plugins, but the request is parsed and indexed once instead of twice (on big trees that is a
-    good part of the plugin's time)."""
+    good part of the plugin's time). These internals (GRPCType, the seven-argument generators)
+    exist from mypy-protobuf 4.0, the floor in pyproject.toml: 3.7 fails with a TypeError."""
     parameter = request.parameter
     flags = (
         "quiet" in parameter,

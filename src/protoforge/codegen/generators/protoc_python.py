@@ -1,0 +1,45 @@
+"""protoc's Python outputs (`_pb2.py`, `_pb2_grpc.py` and mypy-protobuf's `.pyi` for each):
+a header naming the contract, and imports rewritten under the `package` prefix."""
+
+from __future__ import annotations
+
+from protoforge.codegen.layout import Layout, rewrite_imports
+from protoforge.errors import Diagnostic, ProtoforgeError
+from protoforge.naming import pb2_grpc_module, pb2_module
+from protoforge.output.ownership import header
+from protoforge.source.discover import ContractFile
+from protoforge.source.protoc import CompileResult
+
+
+def python_package_files(
+    contracts: tuple[ContractFile, ...],
+    result: CompileResult,
+    layout: Layout,
+    all_names: list[str],
+) -> dict[str, list[tuple[str, bytes]]]:
+    """protoc's outputs per contract: a header naming the contract and imports rewritten under
+    the package prefix. Paths are relative to `out`."""
+    local_modules = frozenset(
+        module for name in all_names for module in (pb2_module(name), pb2_grpc_module(name))
+    )
+    files: dict[str, list[tuple[str, bytes]]] = {}
+    for contract in contracts:
+        outputs = files.setdefault(contract.name, [])
+        for module in (pb2_module(contract.name), pb2_grpc_module(contract.name)):
+            for suffix in (".py", ".pyi"):
+                relative = module.replace(".", "/") + suffix
+                content = result.outputs.get(relative)
+                if content is None:
+                    # protoc and mypy-protobuf write all four for every file: a missing one
+                    # would leave a package that fails at import time.
+                    raise ProtoforgeError(
+                        f"protoc produced no {relative} for {contract.name}",
+                        diagnostics=(
+                            Diagnostic(contract.display, 0, 0, "error", f"{relative} missing"),
+                        ),
+                        hint="a protoforge bug if the file name is a valid module name; "
+                        "please report it with the contract's path",
+                    )
+                text = rewrite_imports(content.decode("utf-8"), layout, local_modules)
+                outputs.append((layout.path(relative), (header(contract.name) + text).encode()))
+    return files
