@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from protoforge.breaking.buf import find_buf
 from protoforge.breaking.bufconfig import load_buf_settings
 from protoforge.breaking.bufyaml import parse
 from protoforge.breaking.changelog import next_version
-from protoforge.breaking.runner import BufError, find_buf
+from protoforge.breaking.errors import BufError
 from protoforge.config import config_from_mapping
 from protoforge.errors import ConfigError
 

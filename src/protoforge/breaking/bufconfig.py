@@ -287,3 +287,12 @@ def _error(shown: str, line: int, message: str) -> ConfigError:
         diagnostics=(Diagnostic(shown, line, 1 if line else 0, "error", message),),
         hint="see https://buf.build/docs/configuration/v2/buf-yaml for the breaking section",
     )
+
+
+def with_buf_excludes(config: Config, settings: BufSettings) -> Config:
+    """The config with buf.yaml's excluded directories added to `exclude`: buf leaves them out
+    of its images, so check-breaking does too."""
+    from dataclasses import replace
+
+    extra = tuple(glob for glob in settings.exclude if glob not in config.exclude)
+    return replace(config, exclude=(*config.exclude, *extra)) if extra else config

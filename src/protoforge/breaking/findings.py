@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from protoforge.breaking.buf import RawFinding
 from protoforge.breaking.descriptors import declarations, load_set
-from protoforge.breaking.runner import RawFinding
 from protoforge.config import Config
 from protoforge.errors import ExitCode
 from protoforge.paths import display_path

@@ -57,8 +57,8 @@ def run_check_breaking(options: dict[str, str]) -> int:
 
     try:
         from protoforge.breaking import check_breaking
+        from protoforge.breaking.buf import rule_catalog
         from protoforge.breaking.formats import render
-        from protoforge.breaking.runner import rule_catalog
         from protoforge.config import load_config
 
         config_path = Path(options["config"]) if "config" in options else None

@@ -1,4 +1,5 @@
-"""The buf runner: `buf breaking <current.binpb> --against <baseline.binpb> --error-format json`.
+"""buf, run as a subprocess:
+`buf breaking <current.binpb> --against <baseline.binpb> --error-format json`.
 
 buf takes FileDescriptorSet images (`.binpb`) as inputs, so both sides are compiled by protoforge's
 own protoc and buf only compares. buf exits 100 both for findings and for build errors; with images
@@ -20,16 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from protoforge.breaking.bufconfig import BreakingConfig
-from protoforge.errors import ProtoforgeError
+from protoforge.breaking.errors import BufError
 
 if TYPE_CHECKING:
     import threading
 
 BUF_FINDINGS_EXIT = 100
-
-
-class BufError(ProtoforgeError):
-    """buf is missing, or failed for a reason other than breaking changes."""
 
 
 @dataclass(frozen=True, order=True)
@@ -74,7 +71,7 @@ def run_breaking(current: bytes, baseline: bytes, config: BreakingConfig) -> lis
     with tempfile.TemporaryDirectory(prefix="protoforge-buf-") as tmp:
         current_path = Path(tmp) / "current.binpb"
         baseline_path = Path(tmp) / "baseline.binpb"
-        current_path.write_bytes(current or _empty_image())
+        current_path.write_bytes(current or empty_image())
         baseline_path.write_bytes(baseline)
         done = subprocess.run(
             _command(buf, str(current_path), str(baseline_path), config),
@@ -169,7 +166,7 @@ class EarlyBuf:
         writer = threading.Thread(target=feed_baseline, daemon=True)
         writer.start()
         try:
-            stdout, stderr = self.process.communicate(current or _empty_image())
+            stdout, stderr = self.process.communicate(current or empty_image())
         finally:
             self._release(writer)
         return _result(self.process.returncode, stdout, stderr, self.version)
@@ -242,7 +239,7 @@ def without_files(image: bytes, drop: frozenset[str]) -> bytes:
     return result.SerializeToString()
 
 
-def _empty_image() -> bytes:
+def empty_image() -> bytes:
     """buf rejects an image without files; one empty file stands for "no contracts" (only ever on
     the current side, where an added file cannot be a finding)."""
     from google.protobuf import descriptor_pb2
