@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -39,20 +38,60 @@ def compile_descriptor_set(
         return b""
     import grpc_tools
 
-    from protoforge.source.provided import scan_imports
-
     well_known_types = Path(grpc_tools.__file__).parent / "_proto"  # as compile.py passes it
-    # Imports that only installed distributions provide (google/api/annotations.proto with
-    # nothing vendored) compile against their descriptors, exactly as gen compiles them.
-    installed = scan_imports(
-        [contract.path for contract in contracts], (*roots, well_known_types), ()
-    ).descriptor_set
     if len(contracts) > IN_PROCESS_LIMIT:
         from protoforge.source.protoc import compile_contracts
 
         return compile_contracts(
-            contracts, roots, python=False, jobs=jobs, descriptor_set_in=installed
+            contracts,
+            roots,
+            python=False,
+            jobs=jobs,
+            descriptor_set_in=_installed(contracts, roots, well_known_types),
         ).descriptor_set
+    # Imports that only installed distributions provide (google/api/annotations.proto with
+    # nothing vendored) compile against their descriptors, exactly as gen compiles them. Most
+    # trees have none, and finding out costs more than a small compile: so protoc runs first
+    # without them, and only if it fails are they looked up and protoc run again with them (a
+    # success without them is the same set: they are only ever used for imports that are on no
+    # import path).
+    code, stderr, data = _protoc(contracts, roots, well_known_types, b"", source_info)
+    if code != 0:
+        installed = _installed(contracts, roots, well_known_types)
+        if installed:
+            code, stderr, data = _protoc(contracts, roots, well_known_types, installed, source_info)
+    if code == 0:
+        return data  # warnings are not a breaking check's business (gen reports them)
+    # compile.py's parsing of protoc's messages (imported only now: it costs a few imports)
+    from protoforge.source.diagnostics import hint_for, parse_stderr, relocate
+
+    diagnostics = parse_stderr(stderr)
+    if not any(d.severity == "error" for d in diagnostics):
+        diagnostics.append(Diagnostic("protoc", 0, 0, "error", f"protoc exited with {code}"))
+    located = relocate(diagnostics, tuple(contracts), tuple(roots))
+    raise CompileError(
+        f"protoc rejected the contracts ({len(located)} error{'s' * (len(located) != 1)})",
+        diagnostics=located,
+        hint=hint_for(located, roots, None),
+    )
+
+
+def _installed(contracts: Sequence[ContractFile], roots: Sequence[Path], wkt: Path) -> bytes:
+    from protoforge.source.provided import scan_imports
+
+    return scan_imports([contract.path for contract in contracts], (*roots, wkt), ()).descriptor_set
+
+
+def _protoc(
+    contracts: Sequence[ContractFile],
+    roots: Sequence[Path],
+    well_known_types: Path,
+    installed: bytes,
+    source_info: bool,
+) -> tuple[int, str, bytes]:
+    """(exit code, messages, FileDescriptorSet) of one in-process protoc run."""
+    import tempfile
+
     from grpc_tools import _protoc_compiler
 
     with tempfile.TemporaryDirectory(prefix="protoforge-") as tmp:
@@ -74,20 +113,7 @@ def compile_descriptor_set(
         code = _with_fd2_to(stderr_path, lambda: int(_protoc_compiler.run_main(encoded)))
         stderr = stderr_path.read_bytes().decode("utf-8", "replace")
         data = descriptor_path.read_bytes() if code == 0 else b""
-    if code == 0:
-        return data  # warnings are not a breaking check's business (gen reports them)
-    # compile.py's parsing of protoc's messages (imported only now: it costs a few imports)
-    from protoforge.source.diagnostics import hint_for, parse_stderr, relocate
-
-    diagnostics = parse_stderr(stderr)
-    if not any(d.severity == "error" for d in diagnostics):
-        diagnostics.append(Diagnostic("protoc", 0, 0, "error", f"protoc exited with {code}"))
-    located = relocate(diagnostics, tuple(contracts), tuple(roots))
-    raise CompileError(
-        f"protoc rejected the contracts ({len(located)} error{'s' * (len(located) != 1)})",
-        diagnostics=located,
-        hint=hint_for(located, roots, None),
-    )
+    return code, stderr, data
 
 
 def _with_fd2_to(path: Path, call: Callable[[], int]) -> int:
