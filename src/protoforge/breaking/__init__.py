@@ -33,18 +33,28 @@ def check_breaking(config: Config, against: str, *, full: bool = False) -> Repor
     By default only the packages that the change touches are compiled and compared (see
     `incremental`), with the same findings as the full check; `full=True` compiles and compares
     every contract on both sides."""
-    from protoforge.breaking import full as full_check
+    from protoforge.breaking.buf import start_buf
     from protoforge.breaking.bufconfig import load_buf_settings, with_buf_excludes
 
     settings = load_buf_settings(config)
     config = with_buf_excludes(config, settings)
-    if not full and not _small(config):
+    early = None
+    if full or _small(config):
+        # buf's start-up overlaps everything from here on, imports included (see EarlyBuf)
+        early = start_buf(settings)
+    else:
         from protoforge.breaking.incremental.check import check
 
         report = check(config, against, settings)
         if report is not None:
             return report
-    return full_check.check(config, against, settings)
+    try:
+        from protoforge.breaking import full as full_check
+
+        return full_check.check(config, against, settings, early)
+    finally:
+        if early is not None:
+            early.cancel()
 
 
 def _small(config: Config) -> bool:

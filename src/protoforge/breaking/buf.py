@@ -16,11 +16,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from protoforge.breaking.bufconfig import BreakingConfig
+from protoforge.breaking.bufconfig import BreakingConfig, BufSettings
 from protoforge.breaking.errors import BufError
 
 if TYPE_CHECKING:
@@ -29,8 +28,11 @@ if TYPE_CHECKING:
 BUF_FINDINGS_EXIT = 100
 
 
-@dataclass(frozen=True, order=True)
-class RawFinding:
+# NamedTuples, not dataclasses: a dataclass costs about a millisecond to create at import, and
+# these are imported by every check-breaking run (benchmarks/bench.py --breaking-only).
+
+
+class RawFinding(NamedTuple):
     """One buf finding, positions 1-based, `path` an import path of the current image ("" when
     buf points at no file, e.g. a deleted file or a package-level deletion)."""
 
@@ -41,8 +43,7 @@ class RawFinding:
     message: str
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     id: str
     categories: tuple[str, ...]
     purpose: str
@@ -111,12 +112,18 @@ def _result(code: int, stdout: bytes, stderr: bytes, version: str) -> list[RawFi
     )
 
 
+def start_buf(settings: BufSettings) -> EarlyBuf | None:
+    """buf, started before the images exist (see EarlyBuf); None with several rule groups (one
+    buf run each, over images cut to the group's files)."""
+    return EarlyBuf.start(settings.groups[0].config) if len(settings.groups) == 1 else None
+
+
 class EarlyBuf:
-    """`buf breaking` started before its images exist. On a small tree most of buf's time is its
-    own start-up, which does not depend on the images: started first, it runs on another core
-    while protoforge compiles both sides, and the images then reach it through a pipe (the
-    current image on stdin) and a named pipe (the baseline). POSIX only (`start` returns None
-    elsewhere); the findings are those of `run_breaking`."""
+    """`buf breaking` started before its images exist. buf's start-up does not depend on the
+    images: started first, it runs on another core while protoforge compiles both sides, and the
+    images reach it through a pipe (the current image on stdin, handed over as soon as it is
+    compiled, so that buf reads it while the baseline compiles) and a named pipe (the baseline).
+    POSIX only (`start` returns None elsewhere); the findings are those of `run_breaking`."""
 
     def __init__(
         self, process: subprocess.Popen[bytes], directory: Path, fifo: Path, version: str
@@ -126,6 +133,7 @@ class EarlyBuf:
         self.directory = directory
         self.fifo = fifo
         self.done = False
+        self.current_writer: threading.Thread | None = None
 
     @classmethod
     def start(cls, config: BreakingConfig) -> EarlyBuf | None:
@@ -148,13 +156,35 @@ class EarlyBuf:
             return None
         return cls(process, directory, fifo, config.version)
 
+    def send_current(self, current: bytes) -> None:
+        """Hand buf the current image now (a thread writes it: buf may not read it yet)."""
+        import threading
+
+        if self.current_writer is not None:
+            return
+        stdin = self.process.stdin
+        self.process.stdin = None  # from now on this thread owns it (communicate must not)
+        data = current or empty_image()
+
+        def feed_current() -> None:
+            try:
+                if stdin is not None:
+                    with stdin:
+                        stdin.write(data)
+            except OSError:
+                pass  # buf stopped before reading it (e.g. a config error): its stderr says why
+
+        self.current_writer = threading.Thread(target=feed_current, daemon=True)
+        self.current_writer.start()
+
     def finish(self, current: bytes, baseline: bytes) -> list[RawFinding]:
         import threading
 
-        self.done = True
         if not baseline:
             self.cancel()
             return []  # nothing was published: nothing can break
+        self.done = True
+        self.send_current(current)
 
         def feed_baseline() -> None:
             try:
@@ -166,7 +196,7 @@ class EarlyBuf:
         writer = threading.Thread(target=feed_baseline, daemon=True)
         writer.start()
         try:
-            stdout, stderr = self.process.communicate(current or empty_image())
+            stdout, stderr = self.process.communicate()
         finally:
             self._release(writer)
         return _result(self.process.returncode, stdout, stderr, self.version)
@@ -178,6 +208,9 @@ class EarlyBuf:
         self.done = True
         if self.process.poll() is None:
             self.process.kill()
+        if self.current_writer is None and self.process.stdin is not None:
+            self.process.stdin.close()
+            self.process.stdin = None
         self.process.communicate()
         self._release(None)
 
@@ -191,6 +224,8 @@ class EarlyBuf:
             writer.join(timeout=5)
             if reader >= 0:
                 os.close(reader)
+        if self.current_writer is not None:
+            self.current_writer.join(timeout=5)  # buf has exited: the write has failed or ended
         shutil.rmtree(self.directory, ignore_errors=True)
 
 

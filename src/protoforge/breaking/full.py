@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from protoforge.breaking.buf import EarlyBuf
+from protoforge.breaking.buf import start_buf
 from protoforge.breaking.findings import Locator
 from protoforge.breaking.report import categories, finish, names_outside, run_groups
 from protoforge.breaking.sides import compile_current, resolve_baseline
 
 if TYPE_CHECKING:
+    from protoforge.breaking.buf import EarlyBuf
     from protoforge.breaking.bufconfig import BufSettings, RuleGroup
     from protoforge.breaking.findings import Report
     from protoforge.breaking.sides import Side
@@ -21,13 +22,18 @@ if TYPE_CHECKING:
     from protoforge.source.discover import ContractFile
 
 
-def check(config: Config, against: str, settings: BufSettings) -> Report:
+def check(
+    config: Config, against: str, settings: BufSettings, early: EarlyBuf | None = None
+) -> Report:
     """buf's findings between the baseline `against` and the current contracts, both compiled
-    in full."""
-    # buf starts now and gets the images when they are compiled (see EarlyBuf)
-    early = EarlyBuf.start(settings.groups[0].config) if len(settings.groups) == 1 else None
+    in full. `early`: buf already started for these settings (`start_buf`), else it starts now;
+    either way it gets the images as they are compiled, and is stopped if they do not come."""
+    if early is None:
+        early = start_buf(settings)
     try:
         current, contracts = compile_current(config)
+        if early is not None:
+            early.send_current(current.descriptor_set)
         return compare(
             config, settings, current, contracts, lambda: resolve_baseline(against, config), early
         )

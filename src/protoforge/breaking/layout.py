@@ -51,10 +51,6 @@ def declared_layout(
 
 def _config_table(directory: Path, config: Config) -> dict[str, object] | None:
     """The protoforge table of the tree's own protoforge.toml / pyproject.toml, if any."""
-    import tomllib
-
-    from protoforge.breaking.bufyaml import YamlError, decode
-
     names = ["protoforge.toml", "pyproject.toml"]
     if config.config_path is not None and config.config_path.name not in names:
         names.insert(0, config.config_path.name)
@@ -62,6 +58,10 @@ def _config_table(directory: Path, config: Config) -> dict[str, object] | None:
         path = directory / name
         if not path.is_file():
             continue
+        import tomllib
+
+        from protoforge.breaking.bufyaml import YamlError, decode
+
         try:
             data = tomllib.loads(decode(path.read_bytes()))
         except (YamlError, tomllib.TOMLDecodeError) as exc:

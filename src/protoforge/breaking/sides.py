@@ -14,8 +14,9 @@ same protoc and `exclude` globs as `gen`. A git baseline carries its commit id a
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from protoforge.breaking.errors import BaselineError
 from protoforge.breaking.git import git_layout, materialise, ref_prefix, resolve_git
@@ -28,8 +29,7 @@ from protoforge.source.discover import ContractFile, discover
 KINDS = ("git", "dir", "snapshot")
 
 
-@dataclass(frozen=True)
-class Side:
+class Side(NamedTuple):  # not a dataclass: see RawFinding in buf.py
     """One compiled side of the comparison."""
 
     label: str  # e.g. "git ref origin/main (1a2b3c4d5e6f)", "snapshot api.binpb"

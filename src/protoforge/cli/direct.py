@@ -57,14 +57,16 @@ def run_check_breaking(options: dict[str, str]) -> int:
 
     try:
         from protoforge.breaking import check_breaking
-        from protoforge.breaking.buf import rule_catalog
-        from protoforge.breaking.formats import render
         from protoforge.config import load_config
 
         config_path = Path(options["config"]) if "config" in options else None
         report = check_breaking(
             load_config(config_path), options["against"], full="full" in options
         )
+        # imported after the check: what buf's start-up does not have to wait for
+        from protoforge.breaking.buf import rule_catalog
+        from protoforge.breaking.formats import render
+
         sys.stdout.write(render(report, options.get("format", "text"), rule_catalog))
         sys.stdout.flush()
         return int(report.exit_code)
