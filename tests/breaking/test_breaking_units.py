@@ -128,3 +128,23 @@ def test_no_buf_yaml_means_file_defaults(tmp_path: Path) -> None:
 )
 def test_next_version(level: str, expected: str) -> None:
     assert next_version("1.4.2", level) == expected
+
+
+def test_buf_runs_without_garbage_collection_unless_the_user_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """buf gets GOGC=off below a memory limit (quicker on small inputs, bounded on large ones);
+    a GOGC or GOMEMLIMIT the user set wins, and nothing else in the environment changes."""
+    from protoforge.breaking.buf import buf_environment
+
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    monkeypatch.setenv("PROTOFORGE_TEST_MARK", "kept")
+    environment = buf_environment()
+    assert environment["GOGC"] == "off" and environment["GOMEMLIMIT"] == "1GiB"
+    assert environment["PROTOFORGE_TEST_MARK"] == "kept"
+    monkeypatch.setenv("GOGC", "200")
+    assert buf_environment()["GOGC"] == "200" and "GOMEMLIMIT" not in buf_environment()
+    monkeypatch.delenv("GOGC")
+    monkeypatch.setenv("GOMEMLIMIT", "64MiB")
+    assert "GOGC" not in buf_environment()

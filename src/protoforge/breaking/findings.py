@@ -12,6 +12,9 @@ from protoforge.errors import ExitCode
 from protoforge.paths import display_path
 from protoforge.source.discover import ContractFile, locate
 
+# the marker of an inline suppression (see suppress): a contract without it has nothing to
+# validate, so its comments are not read
+DIRECTIVE = "protoforge:allow-breaking"
 _QUOTED = re.compile(r'"([^"]+)"')
 _PACKAGE = re.compile(r'package "([^"]+)"')
 

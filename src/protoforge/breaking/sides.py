@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from protoforge.breaking.errors import BaselineError
+from protoforge.breaking.findings import DIRECTIVE
 from protoforge.breaking.git import git_layout, materialise, ref_prefix, resolve_git
 from protoforge.breaking.layout import baseline_layout
 from protoforge.config import Config
@@ -68,8 +69,6 @@ def check_utf8(shown: str, data: bytes, side: str) -> None:
 
 
 def compile_current(config: Config) -> tuple[Side, tuple[ContractFile, ...]]:
-    from protoforge.breaking.suppress import DIRECTIVE
-
     contracts = discover(config)
     directives = False
     for contract in contracts:

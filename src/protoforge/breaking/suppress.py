@@ -18,10 +18,9 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from protoforge.breaking.descriptors import Span, declarations, load_set
-from protoforge.breaking.findings import Finding
+from protoforge.breaking.findings import DIRECTIVE, Finding
 from protoforge.errors import Diagnostic, ProtoforgeError
 
-DIRECTIVE = "protoforge:allow-breaking"
 _PATTERN = re.compile(
     r"protoforge:allow-breaking\b(?P<rules>[^\n]*?)(?:\s--(?P<reason>[^\n]*))?$", re.MULTILINE
 )

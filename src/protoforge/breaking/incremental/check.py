@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from protoforge.breaking.buf import empty_image, run_breaking
 from protoforge.breaking.errors import BaselineError
-from protoforge.breaking.findings import Locator, Report
+from protoforge.breaking.findings import DIRECTIVE, Locator, Report
 from protoforge.breaking.git import git_shown_roots, materialise, resolve_git
 from protoforge.breaking.incremental.images import closure, complete, serialize, shape
 from protoforge.breaking.incremental.scan import Scan, is_utf8, scan, scanner_agrees
@@ -30,7 +30,6 @@ from protoforge.breaking.sides import (
     discover_baseline,
     kind_of,
 )
-from protoforge.breaking.suppress import DIRECTIVE
 from protoforge.errors import CompileError, ProtoforgeError
 from protoforge.source.discover import ContractFile, discover
 
