@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -90,35 +91,78 @@ def _protoc(
     source_info: bool,
 ) -> tuple[int, str, bytes]:
     """(exit code, messages, FileDescriptorSet) of one in-process protoc run."""
-    import tempfile
-
     from grpc_tools import _protoc_compiler
 
-    with tempfile.TemporaryDirectory(prefix="protoforge-") as tmp:
-        work = Path(tmp)
-        descriptor_path = work / "descriptors.binpb"
+    with _Scratch() as scratch:
         args = ["protoc", *(f"--proto_path={root}" for root in roots)]
         if installed:
-            (work / "installed.binpb").write_bytes(installed)
-            args.append(f"--descriptor_set_in={work / 'installed.binpb'}")
+            args.append(f"--descriptor_set_in={scratch.file('installed', installed)}")
         args += [
             f"--proto_path={well_known_types}",
-            f"--descriptor_set_out={descriptor_path}",
+            f"--descriptor_set_out={scratch.file('descriptors')}",
             "--include_imports",
             *(["--include_source_info"] if source_info else []),
             *(contract.name for contract in contracts),
         ]
-        stderr_path = work / "stderr.txt"
         encoded = [argument.encode() for argument in args]
-        code = _with_fd2_to(stderr_path, lambda: int(_protoc_compiler.run_main(encoded)))
-        stderr = stderr_path.read_bytes().decode("utf-8", "replace")
-        data = descriptor_path.read_bytes() if code == 0 else b""
+        stderr_fd = scratch.descriptor(scratch.file("stderr"))
+        code = _with_fd2_to(stderr_fd, lambda: int(_protoc_compiler.run_main(encoded)))
+        stderr = scratch.read("stderr").decode("utf-8", "replace")
+        data = scratch.read("descriptors") if code == 0 else b""
     return code, stderr, data
 
 
-def _with_fd2_to(path: Path, call: Callable[[], int]) -> int:
+class _Scratch:
+    """The files of one protoc run. In memory where the system has anonymous memory files
+    (Linux: memfd, which protoc opens as /proc/self/fd/N), so that no directory is created and
+    removed for a compile of a few milliseconds (removing written files costs more than that on
+    some disks); else in a temporary directory."""
+
+    def __init__(self) -> None:
+        self.in_memory = hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd")
+        self.files: dict[str, int] = {}  # name -> memfd
+        self.directory: tempfile.TemporaryDirectory[str] | None = None
+        self.opened: list[int] = []
+
+    def __enter__(self) -> _Scratch:
+        if not self.in_memory:
+            self.directory = tempfile.TemporaryDirectory(prefix="protoforge-")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in (*self.files.values(), *self.opened):
+            os.close(fd)
+        if self.directory is not None:
+            self.directory.cleanup()
+
+    def file(self, name: str, data: bytes = b"") -> str:
+        """The path protoc reads or writes `name` at."""
+        if self.directory is not None:
+            path = Path(self.directory.name) / name
+            path.write_bytes(data)
+            return str(path)
+        fd = os.memfd_create(name)  # type: ignore[attr-defined,unused-ignore]
+        self.files[name] = fd
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        return f"/proc/self/fd/{fd}"
+
+    def descriptor(self, path: str) -> int:
+        """A file descriptor open for writing at `path` (for protoc's fd 2)."""
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        self.opened.append(fd)
+        return fd
+
+    def read(self, name: str) -> bytes:
+        if self.directory is not None:
+            return (Path(self.directory.name) / name).read_bytes()
+        fd = self.files[name]
+        return os.pread(fd, os.fstat(fd).st_size, 0)
+
+
+def _with_fd2_to(target: int, call: Callable[[], int]) -> int:
     sys.stderr.flush()
-    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     saved = os.dup(2)
     try:
         os.dup2(target, 2)
@@ -126,4 +170,3 @@ def _with_fd2_to(path: Path, call: Callable[[], int]) -> int:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(target)
