@@ -133,18 +133,20 @@ def test_next_version(level: str, expected: str) -> None:
 def test_buf_runs_without_garbage_collection_unless_the_user_chose(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """buf gets GOGC=off below a memory limit (quicker on small inputs, bounded on large ones);
-    a GOGC or GOMEMLIMIT the user set wins, and nothing else in the environment changes."""
+    """On small images buf gets GOGC=off below a heap limit; large images, or a GOGC or
+    GOMEMLIMIT the user set, leave the environment as it is (None: inherited)."""
     from protoforge.breaking.buf import buf_environment
 
     monkeypatch.delenv("GOGC", raising=False)
     monkeypatch.delenv("GOMEMLIMIT", raising=False)
     monkeypatch.setenv("PROTOFORGE_TEST_MARK", "kept")
-    environment = buf_environment()
+    environment = buf_environment(True)
+    assert environment is not None
     assert environment["GOGC"] == "off" and environment["GOMEMLIMIT"] == "1GiB"
     assert environment["PROTOFORGE_TEST_MARK"] == "kept"
+    assert buf_environment(False) is None
     monkeypatch.setenv("GOGC", "200")
-    assert buf_environment()["GOGC"] == "200" and "GOMEMLIMIT" not in buf_environment()
+    assert buf_environment(True) is None
     monkeypatch.delenv("GOGC")
     monkeypatch.setenv("GOMEMLIMIT", "64MiB")
-    assert "GOGC" not in buf_environment()
+    assert buf_environment(True) is None

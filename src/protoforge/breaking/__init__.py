@@ -39,9 +39,10 @@ def check_breaking(config: Config, against: str, *, full: bool = False) -> Repor
     settings = load_buf_settings(config)
     config = with_buf_excludes(config, settings)
     early = None
-    if full or _small(config):
+    small = _small(config)
+    if full or small:
         # buf's start-up overlaps everything from here on, imports included (see EarlyBuf)
-        early = start_buf(settings)
+        early = start_buf(settings, small=small)
     else:
         from protoforge.breaking.incremental.check import check
 

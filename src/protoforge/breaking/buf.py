@@ -67,17 +67,18 @@ def find_buf() -> Path:
 
 # buf is a short-lived Go process whose garbage collector, on a small input, costs more than the
 # comparison itself (on 2 shared cores, `buf breaking` over two 10-file images took about 40%
-# less wall time with the collector off; see docs/performance.md). So it runs with the collector
-# off below a memory limit, where Go collects as usual (GOMEMLIMIT): large images stay bounded.
-# A GOGC or GOMEMLIMIT the user set is kept.
+# less wall time with the collector off; see docs/performance.md). So on small images it runs
+# with the collector off up to a heap limit, above which Go collects again (GOMEMLIMIT). Large
+# images (a --full check of thousands of files) keep Go's default, as does a GOGC or GOMEMLIMIT
+# the user set.
 BUF_GC = {"GOGC": "off", "GOMEMLIMIT": "1GiB"}
+SMALL_IMAGES = 4 << 20  # bytes of both images together
 
 
-def buf_environment() -> dict[str, str]:
-    """The environment buf runs in: the user's, with the garbage-collector settings above unless
-    the user chose their own."""
-    if "GOGC" in os.environ or "GOMEMLIMIT" in os.environ:
-        return dict(os.environ)
+def buf_environment(small: bool) -> dict[str, str] | None:
+    """The environment buf runs in (None: the user's, unchanged)."""
+    if not small or "GOGC" in os.environ or "GOMEMLIMIT" in os.environ:
+        return None
     return {**os.environ, **BUF_GC}
 
 
@@ -95,7 +96,7 @@ def run_breaking(current: bytes, baseline: bytes, config: BreakingConfig) -> lis
             capture_output=True,
             check=False,
             cwd=tmp,
-            env=buf_environment(),
+            env=buf_environment(len(current) + len(baseline) <= SMALL_IMAGES),
         )
     return _result(done.returncode, done.stdout, done.stderr, config.version)
 
@@ -129,10 +130,13 @@ def _result(code: int, stdout: bytes, stderr: bytes, version: str) -> list[RawFi
     )
 
 
-def start_buf(settings: BufSettings) -> EarlyBuf | None:
+def start_buf(settings: BufSettings, *, small: bool = False) -> EarlyBuf | None:
     """buf, started before the images exist (see EarlyBuf); None with several rule groups (one
-    buf run each, over images cut to the group's files)."""
-    return EarlyBuf.start(settings.groups[0].config) if len(settings.groups) == 1 else None
+    buf run each, over images cut to the group's files). `small`: the images will be small (a
+    small tree), see BUF_GC."""
+    if len(settings.groups) != 1:
+        return None
+    return EarlyBuf.start(settings.groups[0].config, small=small)
 
 
 class EarlyBuf:
@@ -153,7 +157,7 @@ class EarlyBuf:
         self.current_writer: threading.Thread | None = None
 
     @classmethod
-    def start(cls, config: BreakingConfig) -> EarlyBuf | None:
+    def start(cls, config: BreakingConfig, *, small: bool = False) -> EarlyBuf | None:
         if not hasattr(os, "mkfifo"):
             return None
         buf = find_buf()
@@ -167,7 +171,7 @@ class EarlyBuf:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 cwd=directory,
-                env=buf_environment(),
+                env=buf_environment(small),
             )
         except OSError:
             shutil.rmtree(directory, ignore_errors=True)
@@ -310,7 +314,7 @@ def rule_catalog() -> dict[str, Rule]:
         capture_output=True,
         text=True,
         check=False,
-        env=buf_environment(),
+        env=buf_environment(True),
     )
     rules: dict[str, Rule] = {}
     for line in done.stdout.splitlines():
