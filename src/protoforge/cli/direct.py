@@ -23,6 +23,12 @@ _VALUED = {"--against": "against", "--format": "format", "-f": "format", "--conf
 def main() -> NoReturn:
     options = parse_check_breaking(sys.argv[1:])
     if options is not None:
+        # A short run that allocates mostly while importing: Python's cyclic collector, left at
+        # its default, walks those objects again and again (a fifth of the import time on a
+        # small tree). Collected every 100,000 allocations instead, memory stays bounded.
+        import gc
+
+        gc.set_threshold(100_000, 50, 50)
         sys.exit(run_check_breaking(options))
     from protoforge.cli.app import main as typer_main
 
