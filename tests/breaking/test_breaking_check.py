@@ -374,3 +374,26 @@ def test_command_line_forms_and_fallback_to_the_full_cli(changed_repo: Path) -> 
     assert check(changed_repo, "--against", "main", "--bogus").code == 2
     bad_format = check(changed_repo, "--against", "main", "--format", "yaml")
     assert bad_format.code == 2 and "yaml" in bad_format.stderr
+
+
+def test_imports_only_installed_distributions_provide(tmp_path: Path) -> None:
+    """`google/api/annotations.proto` with nothing vendored compiles against the installed
+    googleapis-common-protos, as in gen (protoc first runs without them and fails, then again
+    with them), on both sides; a compile error is still reported once, in the project's path."""
+    annotated = ORDERS_V1.replace(
+        "package acme.orders.v1;",
+        'package acme.orders.v1;\n    import "google/api/annotations.proto";',
+    ).replace(
+        "rpc GetOrder(Order) returns (Order);",
+        'rpc GetOrder(Order) returns (Order) { option (google.api.http) = { get: "/o" }; }',
+    )
+    assert "google.api.http" in annotated
+    base = git_project(tmp_path, {ORDERS: annotated})
+    change(base, {ORDERS: annotated.replace("rpc DeleteOrder(Order) returns (Order);", "")})
+    code, document = check_json(base, "--against", "main")
+    assert code == 1
+    assert rules(document) == {"RPC_NO_DELETE"}
+    change(base, {ORDERS: annotated.replace("string note = 3;", "string note = 3")})
+    broken = check(base, "--against", "main")
+    assert broken.code == 2
+    assert broken.stderr.count(f'{SHOWN}:9:1: error: Expected ";"') == 1, broken.stderr

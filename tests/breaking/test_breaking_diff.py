@@ -119,6 +119,23 @@ def test_classification_follows_the_project_rules(tmp_path: Path) -> None:
     renamed = next(c for c in changes if c["action"] == "renamed")
     assert renamed["level"] == "major" and renamed["rules"] == ["ENUM_VALUE_SAME_NAME"]
     assert renamed["detail"] == "name: STATUS_OPEN -> STATUS_OPENED"
+    option = next(c for c in changes if c["detail"].startswith("option go_package"))
+    assert option["level"] == "major" and option["rules"] == ["FILE_SAME_GO_PACKAGE"]
+
+
+def test_an_option_change_carries_the_rule_that_guards_it(tmp_path: Path) -> None:
+    """The rule is matched to the option by buf's own catalogue (the purpose of
+    FIELD_SAME_CPP_STRING_TYPE names `ctype`), so the finding is not listed on its own."""
+    base = git_project(
+        tmp_path, {ORDERS: ORDERS_V1}, {"buf.yaml": "version: v2\nbreaking:\n  use: [FILE]\n"}
+    )
+    change(base, {ORDERS: ORDERS_V1.replace("string note = 3;", "string note = 3 [ctype = CORD];")})
+    document = diff(base)
+    changes = document["changes"]
+    assert isinstance(changes, list)
+    assert [(c["level"], c["kind"], c["detail"], c["rules"]) for c in changes] == [
+        ("major", "field", "option ctype: (unset) -> CORD", ["FIELD_SAME_CPP_STRING_TYPE"])
+    ]
 
 
 def test_semver_zero_major_convention(repo: Path) -> None:

@@ -12,9 +12,11 @@ import pytest
 from breaking_support import git, git_project, isolated_cache  # noqa: F401
 from conftest import run_cli
 
-from protoforge.breaking import _check_full, basecache, check_breaking, fastpath
+from protoforge.breaking import basecache, check_breaking
+from protoforge.breaking import full as full_check
 from protoforge.breaking.bufconfig import load_buf_settings
 from protoforge.breaking.findings import Report
+from protoforge.breaking.incremental import check as fastpath
 from protoforge.config import Config, load_config
 from protoforge.errors import ProtoforgeError
 
@@ -232,7 +234,7 @@ def outcome(run: Callable[[], Report | None]) -> Report | str | None:
 def both(config: Config, against: str) -> tuple[Report | str | None, Report | str | None]:
     settings = load_buf_settings(config)
     fast = outcome(lambda: fastpath.check(config, against, settings))
-    full = outcome(lambda: _check_full(config, against, settings))
+    full = outcome(lambda: full_check.check(config, against, settings))
     return fast, full
 
 
@@ -312,13 +314,12 @@ def test_baseline_cache_by_commit(repo: Path, monkeypatch: pytest.MonkeyPatch) -
         first = fastpath.check(config, "main", settings)
         entries = list(basecache.directory(config).glob("*.binpb"))
         assert len(entries) == 1
-        import protoforge.breaking.fastpath as module
 
         def no_compile(*args: object, **kwargs: object) -> bytes:
             raise AssertionError("the baseline was compiled again")
 
         with monkeypatch.context() as patch:
-            patch.setattr(module, "compile_baseline", no_compile)
+            patch.setattr(fastpath, "compile_baseline", no_compile)
             assert fastpath.check(config, "main", settings) == first
         # a damaged entry is a miss, never an error or a wrong answer
         for damage in (b"", b"garbage", entries[0].read_bytes()[:-7]):

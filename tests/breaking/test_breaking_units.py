@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from protoforge.breaking.buf import find_buf
 from protoforge.breaking.bufconfig import load_buf_settings
 from protoforge.breaking.bufyaml import parse
 from protoforge.breaking.changelog import next_version
-from protoforge.breaking.runner import BufError, find_buf
+from protoforge.breaking.errors import BufError
 from protoforge.config import config_from_mapping
 from protoforge.errors import ConfigError
 
@@ -127,3 +128,25 @@ def test_no_buf_yaml_means_file_defaults(tmp_path: Path) -> None:
 )
 def test_next_version(level: str, expected: str) -> None:
     assert next_version("1.4.2", level) == expected
+
+
+def test_buf_runs_without_garbage_collection_unless_the_user_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On small images buf gets GOGC=off below a heap limit; large images, or a GOGC or
+    GOMEMLIMIT the user set, leave the environment as it is (None: inherited)."""
+    from protoforge.breaking.buf import buf_environment
+
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    monkeypatch.setenv("PROTOFORGE_TEST_MARK", "kept")
+    environment = buf_environment(True)
+    assert environment is not None
+    assert environment["GOGC"] == "off" and environment["GOMEMLIMIT"] == "1GiB"
+    assert environment["PROTOFORGE_TEST_MARK"] == "kept"
+    assert buf_environment(False) is None
+    monkeypatch.setenv("GOGC", "200")
+    assert buf_environment(True) is None
+    monkeypatch.delenv("GOGC")
+    monkeypatch.setenv("GOMEMLIMIT", "64MiB")
+    assert buf_environment(True) is None

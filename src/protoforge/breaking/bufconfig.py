@@ -11,9 +11,8 @@ sections becomes several groups, each checked by its own buf run over its own fi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from protoforge.config import Config
 from protoforge.errors import ConfigError, Diagnostic
@@ -34,8 +33,10 @@ _BREAKING_KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class BreakingConfig:
+# NamedTuples, not dataclasses: see RawFinding in buf.py.
+
+
+class BreakingConfig(NamedTuple):
     """One effective breaking configuration, paths already import paths. `version` is the
     buf.yaml version it came from: rule IDs and categories mean what buf gives them in that
     version (FILE_SAME_PACKAGE is FILE-only in v1beta1; FIELD_SAME_CTYPE is a deprecated alias
@@ -62,18 +63,16 @@ class BreakingConfig:
         return json.dumps({"version": self.version, "breaking": breaking}, sort_keys=True)
 
 
-@dataclass(frozen=True)
-class RuleGroup:
+class RuleGroup(NamedTuple):
     """The proto roots (indices into `Config.proto_roots`) that share one breaking config."""
 
     config: BreakingConfig
     roots: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class BufSettings:
+class BufSettings(NamedTuple):
     source: Path | None  # the buf.yaml read, None for buf's defaults
-    groups: tuple[RuleGroup, ...] = field(default_factory=tuple)
+    groups: tuple[RuleGroup, ...] = ()
     # buf.yaml's build excludes (v1beta1/v1 `build.excludes`, v2 `modules[].excludes`) as
     # import-path globs: buf leaves those files out of its image, so protoforge does too
     exclude: tuple[str, ...] = ()
@@ -287,3 +286,12 @@ def _error(shown: str, line: int, message: str) -> ConfigError:
         diagnostics=(Diagnostic(shown, line, 1 if line else 0, "error", message),),
         hint="see https://buf.build/docs/configuration/v2/buf-yaml for the breaking section",
     )
+
+
+def with_buf_excludes(config: Config, settings: BufSettings) -> Config:
+    """The config with buf.yaml's excluded directories added to `exclude`: buf leaves them out
+    of its images, so check-breaking does too."""
+    from dataclasses import replace
+
+    extra = tuple(glob for glob in settings.exclude if glob not in config.exclude)
+    return replace(config, exclude=(*config.exclude, *extra)) if extra else config

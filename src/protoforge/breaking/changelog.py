@@ -24,44 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from protoforge.breaking.baseline import Side
 from protoforge.breaking.descriptors import elements, line_of, load_set
 from protoforge.breaking.findings import Finding, Report
+from protoforge.breaking.sides import Side
 from protoforge.errors import ProtoforgeError
 
 LEVELS = ("major", "minor", "patch")
+# the level of a change before `compare` classifies it by buf's findings (never shown)
+UNCLASSIFIED = ""
 JSON_SCHEMA_VERSION = 1
 
-# Options whose change buf's FILE category reports as breaking (FILE_SAME_*, FIELD_SAME_JSTYPE…).
-_BREAKING_OPTIONS = {
-    "file": {
-        "go_package",
-        "java_package",
-        "java_outer_classname",
-        "java_multiple_files",
-        "java_generic_services",
-        "java_string_check_utf8",
-        "csharp_namespace",
-        "ruby_package",
-        "php_namespace",
-        "php_class_prefix",
-        "php_metadata_namespace",
-        "objc_class_prefix",
-        "swift_prefix",
-        "optimize_for",
-        "cc_enable_arenas",
-        "cc_generic_services",
-        "py_generic_services",
-    },
-    "field": {"jstype", "ctype"},
-    "rpc": {"idempotency_level"},
-    "message": {"message_set_wire_format", "no_standard_descriptor_accessor"},
-    "enum": set(),
-    "enum_value": set(),
-    "service": set(),
-    "oneof": set(),
-    "extension": {"jstype", "ctype"},
-}
 _TYPE_NAMES = {
     1: "double", 2: "float", 3: "int64", 4: "uint64", 5: "int32", 6: "fixed64", 7: "fixed32",
     8: "bool", 9: "string", 10: "group", 11: "message", 12: "bytes", 13: "uint32", 14: "enum",
@@ -150,17 +122,29 @@ def _points_at(finding: Finding, change: Change) -> bool:
     element's (short) name quoted in the message."""
     if finding.path != change.path:
         return False
-    if change.detail.startswith("option "):  # only the rule that guards this option
+    if change.detail.startswith("option "):  # only a rule that guards this option
         option = change.detail.removeprefix("option ").split(":", 1)[0]
-        guarded = option.removeprefix("no_").upper()
-        return guarded in finding.rule or (option == "ctype" and "CPP_STRING" in finding.rule)
+        return _guards(finding.rule, option)
     if change.line and finding.line == change.line:
         return True
     short = change.name if change.kind == "file" else change.name.rsplit(".", 1)[-1]
     return f'"{short}"' in finding.message
 
 
+def _guards(rule: str, option: str) -> bool:
+    """Whether buf's `rule` is about `option`, as buf says it: the rule's ID names the option
+    (FILE_SAME_GO_PACKAGE, FIELD_SAME_CTYPE) or its purpose in buf's rule catalogue does
+    (FIELD_SAME_CPP_STRING_TYPE: "based on ctype field option")."""
+    if option.removeprefix("no_").upper() in rule:
+        return True
+    from protoforge.breaking.buf import rule_catalog
+
+    known = rule_catalog().get(rule)
+    return known is not None and re.search(rf"\b{re.escape(option)}\b", known.purpose) is not None
+
+
 def _changes(baseline: Side, current: Side, display: Callable[[str], str]) -> list[Change]:
+    """What changed, unclassified: only buf's findings say what is breaking (`compare`)."""
     old = _index(baseline)
     new = _index(current)
     changes: list[Change] = []
@@ -177,12 +161,14 @@ def _changes(baseline: Side, current: Side, display: Callable[[str], str]) -> li
         before, after = old.get(key), new.get(key)
         if before is None and after is not None:
             path, line = where(after, new)
-            changes.append(Change(path, line, after.name, after.kind, "added", "minor", ""))
+            changes.append(Change(path, line, after.name, after.kind, "added", UNCLASSIFIED, ""))
         elif after is None and before is not None:
             if before.parent in old and before.parent not in new:
                 continue  # its parent's removal says it all
             path, line = where(before, old)
-            changes.append(Change(path, line, before.name, before.kind, "removed", "major", ""))
+            changes.append(
+                Change(path, line, before.name, before.kind, "removed", UNCLASSIFIED, "")
+            )
         elif before is not None and after is not None:
             path, line = where(after, new)
             details = [
@@ -194,7 +180,9 @@ def _changes(baseline: Side, current: Side, display: Callable[[str], str]) -> li
                 renamed = len(details) == 1 and details[0].startswith("name: ")
                 action = "renamed" if renamed else "changed"
                 changes.append(
-                    Change(path, line, after.name, after.kind, action, "major", "; ".join(details))
+                    Change(
+                        path, line, after.name, after.kind, action, UNCLASSIFIED, "; ".join(details)
+                    )
                 )
             for option in sorted(before.options.keys() | after.options.keys()):
                 was, now = (
@@ -203,7 +191,6 @@ def _changes(baseline: Side, current: Side, display: Callable[[str], str]) -> li
                 )
                 if was == now:
                     continue
-                level = "major" if option in _BREAKING_OPTIONS.get(after.kind, set()) else "patch"
                 changes.append(
                     Change(
                         path,
@@ -211,7 +198,7 @@ def _changes(baseline: Side, current: Side, display: Callable[[str], str]) -> li
                         after.name,
                         after.kind,
                         "changed",
-                        level,
+                        UNCLASSIFIED,
                         f"option {option}: {was} -> {now}",
                     )
                 )

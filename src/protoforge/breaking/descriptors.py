@@ -8,8 +8,7 @@ spans can be joined to the element they belong to without touching descriptor in
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
@@ -24,8 +23,10 @@ _CHILDREN: dict[str, dict[int, str]] = {
 _PACKAGE = 2  # FileDescriptorProto.package
 
 
-@dataclass(frozen=True)
-class Span:
+# NamedTuples, not dataclasses: see RawFinding in buf.py.
+
+
+class Span(NamedTuple):
     start_line: int  # 1-based
     start_column: int  # 1-based
     end_line: int
@@ -42,8 +43,7 @@ class Span:
         )
 
 
-@dataclass(frozen=True)
-class Declaration:
+class Declaration(NamedTuple):
     file: str  # import path
     kind: str  # file (the package statement), message, field, enum, enum_value, service, rpc, ...
     name: str  # full name (for `file`: the package)

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-from protoforge.breaking.descriptors import declarations, load_set
-from protoforge.breaking.runner import RawFinding
+from protoforge.breaking.buf import RawFinding
 from protoforge.config import Config
 from protoforge.errors import ExitCode
 from protoforge.paths import display_path
 from protoforge.source.discover import ContractFile, locate
 
+# the marker of an inline suppression (see suppress): a contract without it has nothing to
+# validate, so its comments are not read
+DIRECTIVE = "protoforge:allow-breaking"
 _QUOTED = re.compile(r'"([^"]+)"')
 _PACKAGE = re.compile(r'package "([^"]+)"')
 
 
-@dataclass(frozen=True, order=True)
-class Finding:
+# NamedTuples: see RawFinding in buf.py. Ordered and compared field by field, as a dataclass
+# with order=True would be.
+
+
+class Finding(NamedTuple):
     path: str  # display path in the current project ("" when nothing in it can be named)
     line: int  # 1-based; 0 = the whole file
     column: int
@@ -41,11 +46,10 @@ class Finding:
         return where
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     baseline: str
     findings: tuple[Finding, ...]
-    rule_groups: tuple[str, ...] = field(default_factory=tuple)  # the buf configs used
+    rule_groups: tuple[str, ...] = ()  # the buf configs used
 
     @property
     def breaking(self) -> tuple[Finding, ...]:
@@ -79,6 +83,8 @@ class Locator:
         """Package -> (file, line of its package statement), read from the current image only
         when a finding needs it (parsing an image costs more than a small check)."""
         if self._packages is None:
+            from protoforge.breaking.descriptors import declarations, load_set
+
             self._packages = {}
             names = {c.name for c in self.contracts}
             for proto_file in load_set(self.current_set).file if self.current_set else ():

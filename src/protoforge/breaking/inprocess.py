@@ -39,41 +39,28 @@ def compile_descriptor_set(
         return b""
     import grpc_tools
 
-    from protoforge.source.provided import scan_imports
-
     well_known_types = Path(grpc_tools.__file__).parent / "_proto"  # as compile.py passes it
-    # Imports that only installed distributions provide (google/api/annotations.proto with
-    # nothing vendored) compile against their descriptors, exactly as gen compiles them.
-    installed = scan_imports(
-        [contract.path for contract in contracts], (*roots, well_known_types), ()
-    ).descriptor_set
     if len(contracts) > IN_PROCESS_LIMIT:
         from protoforge.source.protoc import compile_contracts
 
         return compile_contracts(
-            contracts, roots, python=False, jobs=jobs, descriptor_set_in=installed
+            contracts,
+            roots,
+            python=False,
+            jobs=jobs,
+            descriptor_set_in=_installed(contracts, roots, well_known_types),
         ).descriptor_set
-    from grpc_tools import _protoc_compiler
-
-    with tempfile.TemporaryDirectory(prefix="protoforge-") as tmp:
-        work = Path(tmp)
-        descriptor_path = work / "descriptors.binpb"
-        args = ["protoc", *(f"--proto_path={root}" for root in roots)]
+    # Imports that only installed distributions provide (google/api/annotations.proto with
+    # nothing vendored) compile against their descriptors, exactly as gen compiles them. Most
+    # trees have none, and finding out costs more than a small compile: so protoc runs first
+    # without them, and only if it fails are they looked up and protoc run again with them (a
+    # success without them is the same set: they are only ever used for imports that are on no
+    # import path).
+    code, stderr, data = _protoc(contracts, roots, well_known_types, b"", source_info)
+    if code != 0:
+        installed = _installed(contracts, roots, well_known_types)
         if installed:
-            (work / "installed.binpb").write_bytes(installed)
-            args.append(f"--descriptor_set_in={work / 'installed.binpb'}")
-        args += [
-            f"--proto_path={well_known_types}",
-            f"--descriptor_set_out={descriptor_path}",
-            "--include_imports",
-            *(["--include_source_info"] if source_info else []),
-            *(contract.name for contract in contracts),
-        ]
-        stderr_path = work / "stderr.txt"
-        encoded = [argument.encode() for argument in args]
-        code = _with_fd2_to(stderr_path, lambda: int(_protoc_compiler.run_main(encoded)))
-        stderr = stderr_path.read_bytes().decode("utf-8", "replace")
-        data = descriptor_path.read_bytes() if code == 0 else b""
+            code, stderr, data = _protoc(contracts, roots, well_known_types, installed, source_info)
     if code == 0:
         return data  # warnings are not a breaking check's business (gen reports them)
     # compile.py's parsing of protoc's messages (imported only now: it costs a few imports)
@@ -90,9 +77,92 @@ def compile_descriptor_set(
     )
 
 
-def _with_fd2_to(path: Path, call: Callable[[], int]) -> int:
+def _installed(contracts: Sequence[ContractFile], roots: Sequence[Path], wkt: Path) -> bytes:
+    from protoforge.source.provided import scan_imports
+
+    return scan_imports([contract.path for contract in contracts], (*roots, wkt), ()).descriptor_set
+
+
+def _protoc(
+    contracts: Sequence[ContractFile],
+    roots: Sequence[Path],
+    well_known_types: Path,
+    installed: bytes,
+    source_info: bool,
+) -> tuple[int, str, bytes]:
+    """(exit code, messages, FileDescriptorSet) of one in-process protoc run."""
+    from grpc_tools import _protoc_compiler
+
+    with _Scratch() as scratch:
+        args = ["protoc", *(f"--proto_path={root}" for root in roots)]
+        if installed:
+            args.append(f"--descriptor_set_in={scratch.file('installed', installed)}")
+        args += [
+            f"--proto_path={well_known_types}",
+            f"--descriptor_set_out={scratch.file('descriptors')}",
+            "--include_imports",
+            *(["--include_source_info"] if source_info else []),
+            *(contract.name for contract in contracts),
+        ]
+        encoded = [argument.encode() for argument in args]
+        stderr_fd = scratch.descriptor(scratch.file("stderr"))
+        code = _with_fd2_to(stderr_fd, lambda: int(_protoc_compiler.run_main(encoded)))
+        stderr = scratch.read("stderr").decode("utf-8", "replace")
+        data = scratch.read("descriptors") if code == 0 else b""
+    return code, stderr, data
+
+
+class _Scratch:
+    """The files of one protoc run. In memory where the system has anonymous memory files
+    (Linux: memfd, which protoc opens as /proc/self/fd/N), so that no directory is created and
+    removed for a compile of a few milliseconds (removing written files costs more than that on
+    some disks); else in a temporary directory."""
+
+    def __init__(self) -> None:
+        self.in_memory = hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd")
+        self.files: dict[str, int] = {}  # name -> memfd
+        self.directory: tempfile.TemporaryDirectory[str] | None = None
+        self.opened: list[int] = []
+
+    def __enter__(self) -> _Scratch:
+        if not self.in_memory:
+            self.directory = tempfile.TemporaryDirectory(prefix="protoforge-")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in (*self.files.values(), *self.opened):
+            os.close(fd)
+        if self.directory is not None:
+            self.directory.cleanup()
+
+    def file(self, name: str, data: bytes = b"") -> str:
+        """The path protoc reads or writes `name` at."""
+        if self.directory is not None:
+            path = Path(self.directory.name) / name
+            path.write_bytes(data)
+            return str(path)
+        fd = os.memfd_create(name)  # type: ignore[attr-defined,unused-ignore]
+        self.files[name] = fd
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        return f"/proc/self/fd/{fd}"
+
+    def descriptor(self, path: str) -> int:
+        """A file descriptor open for writing at `path` (for protoc's fd 2)."""
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        self.opened.append(fd)
+        return fd
+
+    def read(self, name: str) -> bytes:
+        if self.directory is not None:
+            return (Path(self.directory.name) / name).read_bytes()
+        fd = self.files[name]
+        return os.pread(fd, os.fstat(fd).st_size, 0)
+
+
+def _with_fd2_to(target: int, call: Callable[[], int]) -> int:
     sys.stderr.flush()
-    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     saved = os.dup(2)
     try:
         os.dup2(target, 2)
@@ -100,4 +170,3 @@ def _with_fd2_to(path: Path, call: Callable[[], int]) -> int:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(target)

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from protoforge.breaking.descriptors import Span, declarations, load_set
-from protoforge.breaking.findings import Finding
+from protoforge.breaking.findings import DIRECTIVE, Finding
 from protoforge.errors import Diagnostic, ProtoforgeError
 
-DIRECTIVE = "protoforge:allow-breaking"
 _PATTERN = re.compile(
     r"protoforge:allow-breaking\b(?P<rules>[^\n]*?)(?:\s--(?P<reason>[^\n]*))?$", re.MULTILINE
 )
@@ -32,8 +32,7 @@ class SuppressionError(ProtoforgeError):
     """A malformed `protoforge:allow-breaking` comment."""
 
 
-@dataclass(frozen=True)
-class Suppression:
+class Suppression(NamedTuple):  # not a dataclass: see RawFinding in buf.py
     file: str  # import path
     span: Span
     element: str
@@ -120,7 +119,7 @@ def apply(
             ),
             None,
         )
-        result.append(replace(finding, suppressed=True, reason=match.reason) if match else finding)
+        result.append(finding._replace(suppressed=True, reason=match.reason) if match else finding)
     return result
 
 

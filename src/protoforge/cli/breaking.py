@@ -69,8 +69,8 @@ def check_breaking(
 
     def body() -> int:
         from protoforge.breaking import check_breaking as check
+        from protoforge.breaking.buf import rule_catalog
         from protoforge.breaking.formats import render
-        from protoforge.breaking.runner import rule_catalog
 
         settings = load(config)
         report = check(settings, against, full=full)

@@ -23,6 +23,12 @@ _VALUED = {"--against": "against", "--format": "format", "-f": "format", "--conf
 def main() -> NoReturn:
     options = parse_check_breaking(sys.argv[1:])
     if options is not None:
+        # A short run that allocates mostly while importing: Python's cyclic collector, left at
+        # its default, walks those objects again and again (a fifth of the import time on a
+        # small tree). Collected every 100,000 allocations instead, memory stays bounded.
+        import gc
+
+        gc.set_threshold(100_000, 50, 50)
         sys.exit(run_check_breaking(options))
     from protoforge.cli.app import main as typer_main
 
@@ -57,14 +63,16 @@ def run_check_breaking(options: dict[str, str]) -> int:
 
     try:
         from protoforge.breaking import check_breaking
-        from protoforge.breaking.formats import render
-        from protoforge.breaking.runner import rule_catalog
         from protoforge.config import load_config
 
         config_path = Path(options["config"]) if "config" in options else None
         report = check_breaking(
             load_config(config_path), options["against"], full="full" in options
         )
+        # imported after the check: what buf's start-up does not have to wait for
+        from protoforge.breaking.buf import rule_catalog
+        from protoforge.breaking.formats import render
+
         sys.stdout.write(render(report, options.get("format", "text"), rule_catalog))
         sys.stdout.flush()
         return int(report.exit_code)

@@ -1,4 +1,5 @@
-"""The buf runner: `buf breaking <current.binpb> --against <baseline.binpb> --error-format json`.
+"""buf, run as a subprocess:
+`buf breaking <current.binpb> --against <baseline.binpb> --error-format json`.
 
 buf takes FileDescriptorSet images (`.binpb`) as inputs, so both sides are compiled by protoforge's
 own protoc and buf only compares. buf exits 100 both for findings and for build errors; with images
@@ -15,12 +16,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from protoforge.breaking.bufconfig import BreakingConfig
-from protoforge.errors import ProtoforgeError
+from protoforge.breaking.bufconfig import BreakingConfig, BufSettings
+from protoforge.breaking.errors import BufError
 
 if TYPE_CHECKING:
     import threading
@@ -28,12 +28,11 @@ if TYPE_CHECKING:
 BUF_FINDINGS_EXIT = 100
 
 
-class BufError(ProtoforgeError):
-    """buf is missing, or failed for a reason other than breaking changes."""
+# NamedTuples, not dataclasses: a dataclass costs about a millisecond to create at import, and
+# these are imported by every check-breaking run (benchmarks/bench.py --breaking-only).
 
 
-@dataclass(frozen=True, order=True)
-class RawFinding:
+class RawFinding(NamedTuple):
     """One buf finding, positions 1-based, `path` an import path of the current image ("" when
     buf points at no file, e.g. a deleted file or a package-level deletion)."""
 
@@ -44,8 +43,7 @@ class RawFinding:
     message: str
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     id: str
     categories: tuple[str, ...]
     purpose: str
@@ -67,6 +65,23 @@ def find_buf() -> Path:
     )
 
 
+# buf is a short-lived Go process whose garbage collector, on a small input, costs more than the
+# comparison itself (on 2 shared cores, `buf breaking` over two 10-file images took about 40%
+# less wall time with the collector off; see docs/performance.md). So on small images it runs
+# with the collector off up to a heap limit, above which Go collects again (GOMEMLIMIT). Large
+# images (a --full check of thousands of files) keep Go's default, as does a GOGC or GOMEMLIMIT
+# the user set.
+BUF_GC = {"GOGC": "off", "GOMEMLIMIT": "1GiB"}
+SMALL_IMAGES = 4 << 20  # bytes of both images together
+
+
+def buf_environment(small: bool) -> dict[str, str] | None:
+    """The environment buf runs in (None: the user's, unchanged)."""
+    if not small or "GOGC" in os.environ or "GOMEMLIMIT" in os.environ:
+        return None
+    return {**os.environ, **BUF_GC}
+
+
 def run_breaking(current: bytes, baseline: bytes, config: BreakingConfig) -> list[RawFinding]:
     buf = find_buf()
     if not baseline:
@@ -74,13 +89,14 @@ def run_breaking(current: bytes, baseline: bytes, config: BreakingConfig) -> lis
     with tempfile.TemporaryDirectory(prefix="protoforge-buf-") as tmp:
         current_path = Path(tmp) / "current.binpb"
         baseline_path = Path(tmp) / "baseline.binpb"
-        current_path.write_bytes(current or _empty_image())
+        current_path.write_bytes(current or empty_image())
         baseline_path.write_bytes(baseline)
         done = subprocess.run(
             _command(buf, str(current_path), str(baseline_path), config),
             capture_output=True,
             check=False,
             cwd=tmp,
+            env=buf_environment(len(current) + len(baseline) <= SMALL_IMAGES),
         )
     return _result(done.returncode, done.stdout, done.stderr, config.version)
 
@@ -114,12 +130,21 @@ def _result(code: int, stdout: bytes, stderr: bytes, version: str) -> list[RawFi
     )
 
 
+def start_buf(settings: BufSettings, *, small: bool = False) -> EarlyBuf | None:
+    """buf, started before the images exist (see EarlyBuf); None with several rule groups (one
+    buf run each, over images cut to the group's files). `small`: the images will be small (a
+    small tree), see BUF_GC."""
+    if len(settings.groups) != 1:
+        return None
+    return EarlyBuf.start(settings.groups[0].config, small=small)
+
+
 class EarlyBuf:
-    """`buf breaking` started before its images exist. On a small tree most of buf's time is its
-    own start-up, which does not depend on the images: started first, it runs on another core
-    while protoforge compiles both sides, and the images then reach it through a pipe (the
-    current image on stdin) and a named pipe (the baseline). POSIX only (`start` returns None
-    elsewhere); the findings are those of `run_breaking`."""
+    """`buf breaking` started before its images exist. buf's start-up does not depend on the
+    images: started first, it runs on another core while protoforge compiles both sides, and the
+    images reach it through a pipe (the current image on stdin, handed over as soon as it is
+    compiled, so that buf reads it while the baseline compiles) and a named pipe (the baseline).
+    POSIX only (`start` returns None elsewhere); the findings are those of `run_breaking`."""
 
     def __init__(
         self, process: subprocess.Popen[bytes], directory: Path, fifo: Path, version: str
@@ -129,9 +154,10 @@ class EarlyBuf:
         self.directory = directory
         self.fifo = fifo
         self.done = False
+        self.current_writer: threading.Thread | None = None
 
     @classmethod
-    def start(cls, config: BreakingConfig) -> EarlyBuf | None:
+    def start(cls, config: BreakingConfig, *, small: bool = False) -> EarlyBuf | None:
         if not hasattr(os, "mkfifo"):
             return None
         buf = find_buf()
@@ -145,19 +171,42 @@ class EarlyBuf:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 cwd=directory,
+                env=buf_environment(small),
             )
         except OSError:
             shutil.rmtree(directory, ignore_errors=True)
             return None
         return cls(process, directory, fifo, config.version)
 
+    def send_current(self, current: bytes) -> None:
+        """Hand buf the current image now (a thread writes it: buf may not read it yet)."""
+        import threading
+
+        if self.current_writer is not None:
+            return
+        stdin = self.process.stdin
+        self.process.stdin = None  # from now on this thread owns it (communicate must not)
+        data = current or empty_image()
+
+        def feed_current() -> None:
+            try:
+                if stdin is not None:
+                    with stdin:
+                        stdin.write(data)
+            except OSError:
+                pass  # buf stopped before reading it (e.g. a config error): its stderr says why
+
+        self.current_writer = threading.Thread(target=feed_current, daemon=True)
+        self.current_writer.start()
+
     def finish(self, current: bytes, baseline: bytes) -> list[RawFinding]:
         import threading
 
-        self.done = True
         if not baseline:
             self.cancel()
             return []  # nothing was published: nothing can break
+        self.done = True
+        self.send_current(current)
 
         def feed_baseline() -> None:
             try:
@@ -169,7 +218,7 @@ class EarlyBuf:
         writer = threading.Thread(target=feed_baseline, daemon=True)
         writer.start()
         try:
-            stdout, stderr = self.process.communicate(current or _empty_image())
+            stdout, stderr = self.process.communicate()
         finally:
             self._release(writer)
         return _result(self.process.returncode, stdout, stderr, self.version)
@@ -181,6 +230,9 @@ class EarlyBuf:
         self.done = True
         if self.process.poll() is None:
             self.process.kill()
+        if self.current_writer is None and self.process.stdin is not None:
+            self.process.stdin.close()
+            self.process.stdin = None
         self.process.communicate()
         self._release(None)
 
@@ -194,6 +246,8 @@ class EarlyBuf:
             writer.join(timeout=5)
             if reader >= 0:
                 os.close(reader)
+        if self.current_writer is not None:
+            self.current_writer.join(timeout=5)  # buf has exited: the write has failed or ended
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -242,7 +296,7 @@ def without_files(image: bytes, drop: frozenset[str]) -> bytes:
     return result.SerializeToString()
 
 
-def _empty_image() -> bytes:
+def empty_image() -> bytes:
     """buf rejects an image without files; one empty file stands for "no contracts" (only ever on
     the current side, where an added file cannot be a finding)."""
     from google.protobuf import descriptor_pb2
@@ -260,6 +314,7 @@ def rule_catalog() -> dict[str, Rule]:
         capture_output=True,
         text=True,
         check=False,
+        env=buf_environment(True),
     )
     rules: dict[str, Rule] = {}
     for line in done.stdout.splitlines():

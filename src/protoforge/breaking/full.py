@@ -1,0 +1,85 @@
+"""The full check: compile every contract on both sides and let buf compare the two images.
+
+The reference that the fast path (`incremental`) must agree with, and the quick one on small
+trees (see `protoforge.breaking.FULL_CHECK_UP_TO`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from protoforge.breaking.buf import start_buf
+from protoforge.breaking.findings import Locator
+from protoforge.breaking.report import categories, finish, names_outside, run_groups
+from protoforge.breaking.sides import compile_current, resolve_baseline
+
+if TYPE_CHECKING:
+    from protoforge.breaking.buf import EarlyBuf
+    from protoforge.breaking.bufconfig import BufSettings, RuleGroup
+    from protoforge.breaking.findings import Report
+    from protoforge.breaking.sides import Side
+    from protoforge.config import Config
+    from protoforge.source.discover import ContractFile
+
+
+def check(
+    config: Config, against: str, settings: BufSettings, early: EarlyBuf | None = None
+) -> Report:
+    """buf's findings between the baseline `against` and the current contracts, both compiled
+    in full. `early`: buf already started for these settings (`start_buf`), else it starts now;
+    either way it gets the images as they are compiled, and is stopped if they do not come."""
+    if early is None:
+        early = start_buf(settings)
+    try:
+        current, contracts = compile_current(config)
+        if early is not None:
+            early.send_current(current.descriptor_set)
+        return compare(
+            config, settings, current, contracts, lambda: resolve_baseline(against, config), early
+        )
+    finally:
+        if early is not None:
+            early.cancel()
+
+
+def compare(
+    config: Config,
+    settings: BufSettings,
+    current: Side,
+    contracts: tuple[ContractFile, ...],
+    resolve: Callable[[], Side],
+    early: EarlyBuf | None = None,
+) -> Report:
+    """buf's findings between two compiled sides (the baseline is resolved after the current
+    side's suppression comments are validated)."""
+    locator = Locator(config, contracts, current.descriptor_set)
+    suppressions = []
+    if current.has_directives:
+        from protoforge.breaking import suppress
+
+        suppressions = suppress.collect(
+            current.descriptor_set, current.names, locator.place_import_path, categories
+        )
+    baseline = resolve()
+    imports: dict[str, set[str]] = {}
+
+    def outside(group: RuleGroup) -> frozenset[str]:
+        if not imports:
+            from protoforge.breaking.descriptors import load_set
+
+            for data in (current.descriptor_set, baseline.descriptor_set):
+                for proto_file in load_set(data).file:
+                    imports.setdefault(proto_file.name, set()).update(proto_file.dependency)
+        return frozenset(
+            names_outside(
+                group.roots,
+                contracts,
+                baseline.names,
+                baseline.root_of,
+                config,
+                lambda name: imports.get(name, ()),
+            )
+        )
+
+    raw = run_groups(settings, current.descriptor_set, baseline.descriptor_set, outside, early)
+    return finish(baseline.label, settings, locator, raw, suppressions)
