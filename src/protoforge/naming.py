@@ -160,7 +160,7 @@ def safe_identifier(name: str, taken: frozenset[str] = frozenset()) -> str:
 def method_names(rpc_names: Iterable[str], reserved: frozenset[str]) -> dict[str, str]:
     """The snake_case Python method of each RPC of one service, decided without regard to
     declaration order: an RPC whose name would be a keyword or a `reserved` name (every name the
-    generated classes define or refer to, see render.reserved_names), or whose private stub
+    generated classes define or refer to, see codegen.reserved), or whose private stub
     attribute `_<name>` would be one, gets trailing underscores until it is none of those and
     no other RPC's name. Leading underscores are dropped (`__Foo` would be name-mangled inside
     the class). Two RPCs that still end up with one name raise `NameClash`."""
@@ -210,7 +210,7 @@ class NameClash(Exception):
 # ---------------------------------------------------------------------------------------------
 # Names of the modules and classes rendered from templates (servers, clients, runtime, impl).
 
-RUNTIME_MODULE = "_protoforge_runtime"  # one per output package root; see layout.runtime_module
+RUNTIME_MODULE = "_protoforge_runtime"  # one per output tree; see runtime_module
 SERVER_SUFFIX = "_pf_server"
 CLIENT_SUFFIX = "_pf_client"
 IMPL_SUFFIX = "_impl"
@@ -283,14 +283,18 @@ def relative_import(from_module: str, target: str) -> tuple[str, str] | None:
     return dots + ".".join(there[common:]), name
 
 
-def runtime_module(package: str | None, module: str) -> str:
-    """The shared runtime module that the generated module `module` imports: at the package
-    prefix (`acme_api._protoforge_runtime`), else at the top-level package of `module`
-    (`acme._protoforge_runtime`), else (a top-level contract, or one under a namespace root
-    such as `google/`) a top-level `_protoforge_runtime` module in `out`."""
-    if package:
-        return f"{package}.{RUNTIME_MODULE}"
+def runtime_module(package: str | None) -> str:
+    """The runtime module of an output tree, which every generated module imports: one per
+    tree, at the package prefix (`acme_api._protoforge_runtime`), else a top-level
+    `_protoforge_runtime` module in `out`."""
+    return f"{package}.{RUNTIME_MODULE}" if package else RUNTIME_MODULE
+
+
+def former_runtime_module(module: str) -> str | None:
+    """Where protoforge before one runtime per tree put the runtime of generated module
+    `module` (no package prefix): in its top-level package (`acme._protoforge_runtime`); None
+    for a top-level contract or one under a namespace root such as `google/`."""
     top = module.split(".")[0]
     if "." in module and top not in NAMESPACE_ROOTS:
         return f"{top}.{RUNTIME_MODULE}"
-    return RUNTIME_MODULE
+    return None

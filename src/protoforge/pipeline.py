@@ -15,10 +15,11 @@ from protoforge.codegen.generators.markers import marker_files
 from protoforge.codegen.generators.protoc_python import python_package_files
 from protoforge.codegen.generators.provided_stubs import provided_stub_files, stub_path
 from protoforge.codegen.generators.rendered import rendered_files
+from protoforge.codegen.generators.runtime import runtime_files
 from protoforge.codegen.generators.targets import target_files
 from protoforge.codegen.layout import Layout
 from protoforge.config import Config
-from protoforge.naming import module_to_path, pb2_module, runtime_module
+from protoforge.naming import module_to_path, pb2_module
 from protoforge.output import cache, incremental
 from protoforge.output.ownership import manifest_owned
 from protoforge.output.plan import GeneratedFile, Outcome, Owner, Plan, apply, sorted_by_path
@@ -138,20 +139,13 @@ def _shared_files(
     markers = marker_files(config.out, (o for r in records.values() for o in r.outputs), layout)
     for name in incremental.kept_or_missing(selection, map(str, markers), kept):
         files[Path(name)] = GeneratedFile(markers[Path(name)])
+    services = [pb2_module(name) for name, record in records.items() if record.services]
     runtimes = {
-        str(config.out / module_to_path(module)): module
-        for module in {
-            runtime_module(layout.package, pb2_module(name))
-            for name, record in records.items()
-            if record.services
-        }
+        config.out / module_to_path(module): text
+        for module, text in runtime_files(layout.package, services).items()
     }
-    missing = incremental.kept_or_missing(selection, runtimes, kept)
-    if missing:
-        from protoforge.codegen.render import render_runtimes
-
-        for path, text in render_runtimes({runtimes[name] for name in missing}, config).items():
-            files[path] = GeneratedFile(text.encode())
+    for name in incremental.kept_or_missing(selection, map(str, runtimes), kept):
+        files[Path(name)] = GeneratedFile(runtimes[Path(name)].encode())
     untyped = {
         str(config.out / stub_path(found)): found
         for found in untyped_closure(
@@ -168,9 +162,9 @@ def _homes(copies: list[ProvidedCopy]) -> list[tuple[str, str]]:
 
 
 def _template_dirs(config: Config) -> tuple[Path | None, ...]:
-    from protoforge.codegen.render import builtin_templates_dir
+    from protoforge.codegen.render import generator_inputs
 
-    return builtin_templates_dir(), config.templates_dir
+    return generator_inputs(config)
 
 
 def write(config: Config, plan: GenPlan, outcome: Outcome, *, use_cache: bool = True) -> None:

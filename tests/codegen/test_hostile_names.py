@@ -30,7 +30,7 @@ RPC_KEYWORDS = [k for k in IDENTIFIER_KEYWORDS if k != "_"]
 def generated_class_names() -> list[str]:
     """Every public name that the generated client, servicer and scaffold define or use,
     read from a rendering of the templates rather than kept by hand."""
-    from protoforge.codegen.render import reserved_names
+    from protoforge.codegen.reserved import reserved_names
     from protoforge.config import Config
 
     here = Path(".").resolve()
@@ -307,3 +307,59 @@ def test_an_rpc_named_like_a_special_method_is_refused(
     assert f"proto/dunder/v1/dunder.proto:5:3: error: RPC {rpc} of dunder.v1.Dunder {reason}" in (
         result.stderr
     )
+
+
+def test_every_name_the_runtime_bases_define_is_reserved_for_rpcs() -> None:
+    """The generated clients and servicers inherit from the runtime's bases: an RPC method
+    named like one of their attributes would replace it (`close`, `connect`, the private call
+    helpers). The reserved set is read from the runtime's source; check it against the real
+    classes."""
+    import importlib.util
+
+    from protoforge.codegen.reserved import base_class_names
+    from protoforge.runtime import BASE_CLASSES, RUNTIME_SOURCE
+
+    spec = importlib.util.spec_from_file_location("_pf_runtime_under_test", RUNTIME_SOURCE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it executes
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    defined = {
+        name
+        for cls_name in BASE_CLASSES
+        for cls in getattr(module, cls_name).__mro__
+        if cls is not object
+        for name in (*vars(cls), *getattr(cls, "__annotations__", {}))
+        if not name.startswith("__")
+    }
+    client = module.Client(module.sync_channel("127.0.0.1:1", None, []))
+    defined |= set(vars(client))  # instance attributes set in __init__
+    client.channel.close()
+    assert defined <= base_class_names()
+    assert {"close", "connect", "channel", "timeout", "_owns_channel"} <= base_class_names()
+
+    from protoforge import naming
+
+    chosen = naming.method_names(
+        ["Close", "Connect", "Channel", "PfUnaryUnary", "AddToServer", "GetThing"],
+        generated_reserved(),
+    )
+    assert chosen == {
+        "Close": "close_",
+        "Connect": "connect_",
+        "Channel": "channel_",
+        "PfUnaryUnary": "pf_unary_unary_",
+        "AddToServer": "add_to_server_",
+        "GetThing": "get_thing",
+    }
+
+
+def generated_reserved() -> frozenset[str]:
+    from protoforge.codegen.reserved import reserved_names
+    from protoforge.config import Config
+
+    here = Path(".").resolve()
+    return reserved_names(Config(project_dir=here, proto_roots=(here,), out=here))

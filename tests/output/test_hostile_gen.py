@@ -178,7 +178,7 @@ def test_non_utf8_comment_is_a_user_error_with_file_and_line(tmp_path: Path, whe
     [
         ("client.py.jinja", "{{ header }}\n{% if services %}\n", "Unexpected end of template"),
         ("client.py.jinja", "{{ header }}\n\n{{ 1 // 0 }}\n", "ZeroDivisionError"),
-        ("runtime.py.jinja", "{{ header }}\n{{ module + 1 }}\n", "TypeError"),
+        ("impl.py.jinja", "{{ header }}\n{{ file.name + 1 }}\n", "TypeError"),
         ("server.py.jinja", "{{ header }}\n{{ services[0].nope }}\n", "has no attribute 'nope'"),
     ],
 )

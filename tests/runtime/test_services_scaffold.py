@@ -115,10 +115,12 @@ def test_impl_out_places_the_scaffold(tmp_path: Path) -> None:
     generate_project(tmp_path, package=None, extra={"impl_out": "src"})
     assert (tmp_path / "src" / f"{IMPL}.py").is_file()
     assert not (tmp_path / f"{IMPL}.py").exists()
-    # Without a package prefix the runtime lives in the contract's top-level package.
-    assert (tmp_path / "gen/routeguide/_protoforge_runtime.py").is_file()
+    # Without a package prefix the tree's one runtime is a top-level module of `out`.
+    assert (tmp_path / "gen/_protoforge_runtime.py").is_file()
     server = (tmp_path / "gen/routeguide/v1/route_guide_pf_server.py").read_text()
-    assert "from .. import _protoforge_runtime as _rt\n" in server
+    assert "import _protoforge_runtime as _rt\n" in server
+    impl = (tmp_path / "src" / f"{IMPL}.py").read_text()
+    assert "import _protoforge_runtime as runtime\n" in impl
 
 
 def test_templates_dir_replaces_a_builtin_template(tmp_path: Path) -> None:
@@ -142,7 +144,27 @@ def test_templates_dir_replaces_a_builtin_template(tmp_path: Path) -> None:
         "# AdminClient: 1 methods\n"
     )
     server = (tmp_path / "gen/rg_tpl/routeguide/v1/route_guide_pf_server.py").read_text()
-    assert "class RouteGuideServicer:" in server  # the other templates are the built-ins
+    assert "class RouteGuideServicer(Servicer):" in server  # the others are the built-ins
+
+
+def test_a_runtime_template_in_templates_dir_is_refused(tmp_path: Path) -> None:
+    """The runtime used to be a template a user could replace; it is real Python now, which the
+    generated bases rely on. Ignoring the user's file silently would change their output."""
+    write_files(
+        tmp_path,
+        {
+            "protoforge.toml": 'proto_roots = ["proto"]\nout = "gen"\ntemplates_dir = "t"\n',
+            "t/runtime.py.jinja": "{{ header }}# my runtime\n",
+        },
+    )
+    import shutil
+
+    shutil.copytree(SERVICES_FIXTURE / "proto", tmp_path / "proto")
+    result = run_cli("gen", cwd=tmp_path)
+    assert result.code == 2, result.output
+    assert "t/runtime.py.jinja" in result.stderr
+    assert "no longer renders the runtime" in result.stderr
+    assert not (tmp_path / "gen").exists()
 
 
 def test_a_broken_template_is_a_user_error(tmp_path: Path) -> None:

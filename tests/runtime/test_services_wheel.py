@@ -1,7 +1,8 @@
-"""The templates ship inside the wheel: build it, install it into a clean virtualenv, run
-`protoforge gen` and `check-breaking` there and use the generated server and client in that
-environment; once with the newest dependencies and once with exactly the lowest versions that
-pyproject.toml allows (its `>=` floors), so that a floor is a version that really works."""
+"""The templates and the runtime ship inside the wheel: build it, install it into a clean
+virtualenv, run `protoforge gen` and `check-breaking` there and use the generated server and
+client in that environment; once with the newest dependencies and once with exactly the lowest
+versions that pyproject.toml allows (its `>=` floors), so that a floor is a version that really
+works."""
 
 from __future__ import annotations
 
@@ -78,6 +79,7 @@ def test_gen_from_a_wheel_in_a_clean_virtualenv(tmp_path: Path, versions: str) -
     wheel = next(dist.glob("protoforge-*.whl"))
     listing = run(sys.executable, "-m", "zipfile", "-l", wheel, cwd=tmp_path)
     assert "protoforge/templates/server.py.jinja" in listing
+    assert "protoforge/runtime/_protoforge_runtime.py" in listing  # copied into every tree
 
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)

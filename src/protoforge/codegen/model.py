@@ -163,7 +163,7 @@ def build_contract(
     types) are only indexed, so that messages from them can be referenced. With `only`, just
     those contracts are built (incremental gen); `contracts` must still name every contract,
     because it decides which modules live under the package prefix. `reserved` holds the names
-    the generated classes define or use (render.reserved_names): no RPC may take one. Names
+    the generated classes define or use (codegen.reserved): no RPC may take one. Names
     that would clash are a NamingError located with `display(import path)`."""
     from google.protobuf import descriptor_pb2
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from protoforge import naming
+from protoforge import naming, runtime
 from protoforge.config import BUILTIN_GENERATORS, PYPROJECT, STANDALONE
 from protoforge.errors import Diagnostic, ProtoforgeError
 from protoforge.output.cache import CACHE_DIR
@@ -31,7 +31,10 @@ from protoforge.paths import Rollback, display_path, make_dirs, write_failed
 
 PROTO_ROOT = "proto"
 OUT = "gen"
-DEFAULT_ADDRESS = "127.0.0.1:50051"
+# The address the quick start serves on and connects to: the generated servers' default port
+# (the runtime's DEFAULT_ADDRESS), on loopback rather than every interface, so that trying the
+# scaffold out exposes nothing to the network and a client can connect to the same string.
+DEFAULT_ADDRESS = f"127.0.0.1:{runtime.DEFAULT_ADDRESS.rsplit(':', 1)[1]}"
 GITIGNORE_LINES = ("__pycache__/", ".pytest_cache/", ".venv/", f"{CACHE_DIR}/")
 
 # Messages of the sample contract: a service may not take one of their names.
@@ -83,9 +86,8 @@ class Names:
         return naming.impl_module(self.contract)
 
     @property
-    def runtime_parent(self) -> str:
-        runtime = naming.runtime_module(None, naming.pb2_module(self.contract))
-        return runtime.rsplit(".", 1)[0]
+    def runtime_module(self) -> str:
+        return naming.runtime_module(None)
 
     @property
     def client_class(self) -> str:
@@ -107,7 +109,7 @@ class Names:
             "servicer_class": naming.servicer_class(self.service, asyncio=False),
             "client_class": self.client_class,
             "impl_module": self.impl_module,
-            "runtime_parent": self.runtime_parent,
+            "runtime_module": self.runtime_module,
         }
 
 

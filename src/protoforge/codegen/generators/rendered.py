@@ -1,6 +1,6 @@
 """Servers and clients (generated) and implementation scaffolds (the user's, written only if
-absent) from the Jinja templates (`codegen.render`), grouped by the contract they come from, so
-that the cache can record which files each contract produced."""
+absent) from the Jinja templates (their contexts: `generators.services`), grouped by the
+contract they come from, so that the cache can record which files each contract produced."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ def rendered_files(
 ) -> tuple[dict[str, dict[Path, GeneratedFile]], set[str]]:
     """The rendered files per contract that declares a service, and the names of those
     contracts."""
+    from protoforge.codegen.generators.services import render_files
     from protoforge.codegen.model import build_contract
-    from protoforge.codegen.render import render_files, reserved_names
+    from protoforge.codegen.reserved import reserved_names
 
     displays = {contract.name: contract.display for contract in selected}
     contract = build_contract(
@@ -47,7 +48,7 @@ def rendered_files(
     for path, (text, user_owned) in render_files(contract, config, layout).items():
         name = owner_of.get(path)
         if name is None:
-            continue  # runtime modules: rendered for every package root by the pipeline
+            continue  # not a contract's file
         owner = Owner.USER if user_owned else Owner.GENERATED
         by_contract.setdefault(name, {})[path] = GeneratedFile(text.encode("utf-8"), owner)
     return by_contract, services

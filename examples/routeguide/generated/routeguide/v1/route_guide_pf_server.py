@@ -2,29 +2,27 @@
 """Servicer bases (sync and asyncio) for RouteGuide.
 
 Subclass a base, override its methods (each defaults to UNIMPLEMENTED) and run it
-with the runtime's `serve` / `serve_async`, or register it with the matching
-`add_..._to_server` function.
+with `_protoforge_runtime.serve` / `serve_async`, or register it with the matching
+`add_..._to_server` function. Subclass these, not the servicers of the same names
+in `route_guide_pb2_grpc` (grpc's own, untyped plugin output), which `serve` cannot run.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import ClassVar
 
+import _protoforge_runtime as _rt
 import grpc
-from google.protobuf.descriptor import ServiceDescriptor
+from _protoforge_runtime import AsyncServicer, Servicer
 
-from .. import _protoforge_runtime as _rt
 from . import route_guide_pb2
 
 
-class RouteGuideServicer:
+class RouteGuideServicer(Servicer):
     """Interface exported by the route guide server."""
 
-    SERVICE_NAME: ClassVar[str] = "routeguide.v1.RouteGuide"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = route_guide_pb2.DESCRIPTOR.services_by_name[
-        "RouteGuide"
-    ]
+    SERVICE_NAME = "routeguide.v1.RouteGuide"
+    DESCRIPTOR = route_guide_pb2.DESCRIPTOR.services_by_name["RouteGuide"]
 
     def get_feature(
         self,
@@ -96,13 +94,11 @@ def add_route_guide_servicer_to_server(
     )
 
 
-class AsyncRouteGuideServicer:
+class AsyncRouteGuideServicer(AsyncServicer):
     """Interface exported by the route guide server."""
 
-    SERVICE_NAME: ClassVar[str] = "routeguide.v1.RouteGuide"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = route_guide_pb2.DESCRIPTOR.services_by_name[
-        "RouteGuide"
-    ]
+    SERVICE_NAME = "routeguide.v1.RouteGuide"
+    DESCRIPTOR = route_guide_pb2.DESCRIPTOR.services_by_name["RouteGuide"]
 
     async def get_feature(
         self,

@@ -1,9 +1,8 @@
 # Implementation of ext/v1/options.proto: created once by protoforge; yours.
 """Your implementation of the services in ext/v1/options.proto.
 
-protoforge created this file once and never overwrites it. Run the server with
-`python -m ext_v1_options_impl [ADDRESS]` (default [::]:50051),
-with the generated package on PYTHONPATH.
+Run the server with `python -m ext_v1_options_impl [ADDRESS]`
+(default [::]:50051), with the generated package on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import sys
 
 import grpc
 
-from ext import _protoforge_runtime as runtime
+import _protoforge_runtime as runtime
 from ext.v1 import options_pb2, options_pf_server
 
 # A call can end before its handler returns: the client cancels it or its deadline passes.

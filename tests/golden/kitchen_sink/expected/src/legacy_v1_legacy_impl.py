@@ -1,9 +1,8 @@
 # Implementation of legacy/v1/legacy.proto: created once by protoforge; yours.
 """Your implementation of the services in legacy/v1/legacy.proto.
 
-protoforge created this file once and never overwrites it. Run the server with
-`python -m legacy_v1_legacy_impl [ADDRESS]` (default [::]:50051),
-with the generated package on PYTHONPATH.
+Run the server with `python -m legacy_v1_legacy_impl [ADDRESS]`
+(default [::]:50051), with the generated package on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import sys
 
 import grpc
 
-from legacy import _protoforge_runtime as runtime
+import _protoforge_runtime as runtime
 from legacy.v1 import legacy_pb2, legacy_pf_server
 
 # A call can end before its handler returns: the client cancels it or its deadline passes.

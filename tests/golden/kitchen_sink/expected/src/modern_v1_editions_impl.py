@@ -1,9 +1,8 @@
 # Implementation of modern/v1/editions.proto: created once by protoforge; yours.
 """Your implementation of the services in modern/v1/editions.proto.
 
-protoforge created this file once and never overwrites it. Run the server with
-`python -m modern_v1_editions_impl [ADDRESS]` (default [::]:50051),
-with the generated package on PYTHONPATH.
+Run the server with `python -m modern_v1_editions_impl [ADDRESS]`
+(default [::]:50051), with the generated package on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import sys
 
 import grpc
 
-from modern import _protoforge_runtime as runtime
+import _protoforge_runtime as runtime
 from modern.v1 import editions_pb2, editions_pf_server
 
 # A call can end before its handler returns: the client cancels it or its deadline passes.

@@ -1,9 +1,8 @@
 # Implementation of acme/orders/v1/orders.proto: created once by protoforge; yours.
 """Your implementation of the services in acme/orders/v1/orders.proto.
 
-protoforge created this file once and never overwrites it. Run the server with
-`python -m acme_orders_v1_orders_impl [ADDRESS]` (default [::]:50051),
-with the generated package on PYTHONPATH.
+Run the server with `python -m acme_orders_v1_orders_impl [ADDRESS]`
+(default [::]:50051), with the generated package on PYTHONPATH.
 """
 
 from __future__ import annotations

@@ -2,25 +2,25 @@
 """Servicer bases (sync and asyncio) for OrderService.
 
 Subclass a base, override its methods (each defaults to UNIMPLEMENTED) and run it
-with the runtime's `serve` / `serve_async`, or register it with the matching
-`add_..._to_server` function.
+with `acme_api._protoforge_runtime.serve` / `serve_async`, or register it with the matching
+`add_..._to_server` function. Subclass these, not the servicers of the same names
+in `orders_pb2_grpc` (grpc's own, untyped plugin output), which `serve` cannot run.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import ClassVar
 
 import grpc
-from google.protobuf.descriptor import ServiceDescriptor
 
 from .... import _protoforge_runtime as _rt
+from ...._protoforge_runtime import AsyncServicer, Servicer
 from . import orders_pb2
 
 
-class OrderServiceServicer:
-    SERVICE_NAME: ClassVar[str] = "acme.orders.v1.OrderService"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = orders_pb2.DESCRIPTOR.services_by_name["OrderService"]
+class OrderServiceServicer(Servicer):
+    SERVICE_NAME = "acme.orders.v1.OrderService"
+    DESCRIPTOR = orders_pb2.DESCRIPTOR.services_by_name["OrderService"]
 
     def place_order(
         self,
@@ -75,9 +75,9 @@ def add_order_service_servicer_to_server(
     )
 
 
-class AsyncOrderServiceServicer:
-    SERVICE_NAME: ClassVar[str] = "acme.orders.v1.OrderService"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = orders_pb2.DESCRIPTOR.services_by_name["OrderService"]
+class AsyncOrderServiceServicer(AsyncServicer):
+    SERVICE_NAME = "acme.orders.v1.OrderService"
+    DESCRIPTOR = orders_pb2.DESCRIPTOR.services_by_name["OrderService"]
 
     async def place_order(
         self,

@@ -2,24 +2,23 @@
 """Servicer bases (sync and asyncio) for UserService.
 
 Subclass a base, override its methods (each defaults to UNIMPLEMENTED) and run it
-with the runtime's `serve` / `serve_async`, or register it with the matching
-`add_..._to_server` function.
+with `acme_api._protoforge_runtime.serve` / `serve_async`, or register it with the matching
+`add_..._to_server` function. Subclass these, not the servicers of the same names
+in `users_pb2_grpc` (grpc's own, untyped plugin output), which `serve` cannot run.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import grpc
-from google.protobuf.descriptor import ServiceDescriptor
 
 from .... import _protoforge_runtime as _rt
+from ...._protoforge_runtime import AsyncServicer, Servicer
 from . import users_pb2
 
 
-class UserServiceServicer:
-    SERVICE_NAME: ClassVar[str] = "acme.users.v1.UserService"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = users_pb2.DESCRIPTOR.services_by_name["UserService"]
+class UserServiceServicer(Servicer):
+    SERVICE_NAME = "acme.users.v1.UserService"
+    DESCRIPTOR = users_pb2.DESCRIPTOR.services_by_name["UserService"]
 
     def get_user(
         self,
@@ -61,9 +60,9 @@ def add_user_service_servicer_to_server(
     )
 
 
-class AsyncUserServiceServicer:
-    SERVICE_NAME: ClassVar[str] = "acme.users.v1.UserService"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = users_pb2.DESCRIPTOR.services_by_name["UserService"]
+class AsyncUserServiceServicer(AsyncServicer):
+    SERVICE_NAME = "acme.users.v1.UserService"
+    DESCRIPTOR = users_pb2.DESCRIPTOR.services_by_name["UserService"]
 
     async def get_user(
         self,

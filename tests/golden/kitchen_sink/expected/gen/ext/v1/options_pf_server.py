@@ -2,26 +2,23 @@
 """Servicer bases (sync and asyncio) for CustomerService.
 
 Subclass a base, override its methods (each defaults to UNIMPLEMENTED) and run it
-with the runtime's `serve` / `serve_async`, or register it with the matching
-`add_..._to_server` function.
+with `_protoforge_runtime.serve` / `serve_async`, or register it with the matching
+`add_..._to_server` function. Subclass these, not the servicers of the same names
+in `options_pb2_grpc` (grpc's own, untyped plugin output), which `serve` cannot run.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
+import _protoforge_runtime as _rt
 import grpc
-from google.protobuf.descriptor import ServiceDescriptor
+from _protoforge_runtime import AsyncServicer, Servicer
 
-from .. import _protoforge_runtime as _rt
 from . import options_pb2
 
 
-class CustomerServiceServicer:
-    SERVICE_NAME: ClassVar[str] = "ext.v1.CustomerService"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = options_pb2.DESCRIPTOR.services_by_name[
-        "CustomerService"
-    ]
+class CustomerServiceServicer(Servicer):
+    SERVICE_NAME = "ext.v1.CustomerService"
+    DESCRIPTOR = options_pb2.DESCRIPTOR.services_by_name["CustomerService"]
 
     def get_customer(
         self,
@@ -51,11 +48,9 @@ def add_customer_service_servicer_to_server(
     )
 
 
-class AsyncCustomerServiceServicer:
-    SERVICE_NAME: ClassVar[str] = "ext.v1.CustomerService"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = options_pb2.DESCRIPTOR.services_by_name[
-        "CustomerService"
-    ]
+class AsyncCustomerServiceServicer(AsyncServicer):
+    SERVICE_NAME = "ext.v1.CustomerService"
+    DESCRIPTOR = options_pb2.DESCRIPTOR.services_by_name["CustomerService"]
 
     async def get_customer(
         self,

@@ -2,26 +2,23 @@
 """Servicer bases (sync and asyncio) for LegacyService.
 
 Subclass a base, override its methods (each defaults to UNIMPLEMENTED) and run it
-with the runtime's `serve` / `serve_async`, or register it with the matching
-`add_..._to_server` function.
+with `_protoforge_runtime.serve` / `serve_async`, or register it with the matching
+`add_..._to_server` function. Subclass these, not the servicers of the same names
+in `legacy_pb2_grpc` (grpc's own, untyped plugin output), which `serve` cannot run.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
+import _protoforge_runtime as _rt
 import grpc
-from google.protobuf.descriptor import ServiceDescriptor
+from _protoforge_runtime import AsyncServicer, Servicer
 
-from .. import _protoforge_runtime as _rt
 from . import legacy_pb2
 
 
-class LegacyServiceServicer:
-    SERVICE_NAME: ClassVar[str] = "legacy.v1.LegacyService"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = legacy_pb2.DESCRIPTOR.services_by_name[
-        "LegacyService"
-    ]
+class LegacyServiceServicer(Servicer):
+    SERVICE_NAME = "legacy.v1.LegacyService"
+    DESCRIPTOR = legacy_pb2.DESCRIPTOR.services_by_name["LegacyService"]
 
     def get_account(
         self,
@@ -51,11 +48,9 @@ def add_legacy_service_servicer_to_server(
     )
 
 
-class AsyncLegacyServiceServicer:
-    SERVICE_NAME: ClassVar[str] = "legacy.v1.LegacyService"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = legacy_pb2.DESCRIPTOR.services_by_name[
-        "LegacyService"
-    ]
+class AsyncLegacyServiceServicer(AsyncServicer):
+    SERVICE_NAME = "legacy.v1.LegacyService"
+    DESCRIPTOR = legacy_pb2.DESCRIPTOR.services_by_name["LegacyService"]
 
     async def get_account(
         self,

@@ -2,26 +2,23 @@
 """Servicer bases (sync and asyncio) for EventService.
 
 Subclass a base, override its methods (each defaults to UNIMPLEMENTED) and run it
-with the runtime's `serve` / `serve_async`, or register it with the matching
-`add_..._to_server` function.
+with `_protoforge_runtime.serve` / `serve_async`, or register it with the matching
+`add_..._to_server` function. Subclass these, not the servicers of the same names
+in `editions_pb2_grpc` (grpc's own, untyped plugin output), which `serve` cannot run.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
+import _protoforge_runtime as _rt
 import grpc
-from google.protobuf.descriptor import ServiceDescriptor
+from _protoforge_runtime import AsyncServicer, Servicer
 
-from .. import _protoforge_runtime as _rt
 from . import editions_pb2
 
 
-class EventServiceServicer:
-    SERVICE_NAME: ClassVar[str] = "modern.v1.EventService"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = editions_pb2.DESCRIPTOR.services_by_name[
-        "EventService"
-    ]
+class EventServiceServicer(Servicer):
+    SERVICE_NAME = "modern.v1.EventService"
+    DESCRIPTOR = editions_pb2.DESCRIPTOR.services_by_name["EventService"]
 
     def publish(
         self,
@@ -51,11 +48,9 @@ def add_event_service_servicer_to_server(
     )
 
 
-class AsyncEventServiceServicer:
-    SERVICE_NAME: ClassVar[str] = "modern.v1.EventService"
-    DESCRIPTOR: ClassVar[ServiceDescriptor] = editions_pb2.DESCRIPTOR.services_by_name[
-        "EventService"
-    ]
+class AsyncEventServiceServicer(AsyncServicer):
+    SERVICE_NAME = "modern.v1.EventService"
+    DESCRIPTOR = editions_pb2.DESCRIPTOR.services_by_name["EventService"]
 
     async def publish(
         self,

@@ -1,0 +1,45 @@
+"""The runtime module of an output tree: `protoforge/runtime/_protoforge_runtime.py`, copied
+with the generated header. One per tree (at the package prefix, else at the top of `out`), so
+that every generated client raises the same `NotFound` class.
+
+Without a prefix, protoforge used to write one copy into each top-level proto package
+(`acme/_protoforge_runtime.py`); user code written then imports it from there. Such a package
+gets a module of that name that re-exports the tree's runtime (the same classes, not a copy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from protoforge import naming, runtime
+from protoforge.codegen.pysource import docstring
+from protoforge.output.ownership import header
+
+
+def runtime_text() -> str:
+    return header(None) + runtime.source()
+
+
+def runtime_files(package: str | None, service_pb2_modules: Iterable[str]) -> dict[str, str]:
+    """Module name -> text of the runtime and of its re-exporting modules, given the pb2
+    modules (unprefixed) of the contracts that declare services; {} when there are none."""
+    modules = sorted(set(service_pb2_modules))
+    if not modules:
+        return {}
+    module = naming.runtime_module(package)
+    files = {module: runtime_text()}
+    if package is None:
+        formers = {naming.former_runtime_module(m) for m in modules}
+        for former in sorted(f for f in formers if f is not None):
+            files[former] = _reexport(module)
+    return files
+
+
+def _reexport(module: str) -> str:
+    text = docstring(
+        f"The tree's runtime `{module}`, under the name older protoforge versions gave it.\n\n"
+        f"protoforge now writes one runtime per output tree (so that an `except` for its errors\n"
+        f"catches them from every package): import `{module}` itself in new code.",
+        0,
+    )
+    return f"{header(None)}{text}\nfrom {module} import *  # noqa: F403\n"
