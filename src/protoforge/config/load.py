@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from protoforge.config import (
+from protoforge.config.model import (
     BUILTIN_GENERATORS,
     PYPROJECT,
     STANDALONE,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any
 
-from protoforge.config import (
+from protoforge.config.model import (
     MAX_DURATION_SECONDS,
     STATUS_CODES,
     ClientOptions,
