@@ -48,7 +48,7 @@ def run_guarded(action: Callable[[], T]) -> T:
     except KeyboardInterrupt as interrupt:
         # 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
         signum = interrupt.signum if isinstance(interrupt, Terminated) else signal.SIGINT
-        err(f"protoforge: {'terminated' if signum == signal.SIGTERM else 'interrupted'}")
+        report_interrupt(signum)
         raise typer.Exit(128 + signum) from None
     except typer.Exit:
         raise
@@ -58,6 +58,17 @@ def run_guarded(action: Callable[[], T]) -> T:
         err(f"  at {Path(last.filename).name}:{last.lineno}")
         err(f"  this is a bug in protoforge {__version__}; please report it at {ISSUES_URL}")
         raise typer.Exit(ExitCode.INTERNAL) from None
+
+
+_interrupt_reported = False
+
+
+def report_interrupt(signum: int = signal.SIGINT) -> None:
+    """Say once that the run was stopped by a signal."""
+    global _interrupt_reported
+    if not _interrupt_reported:
+        _interrupt_reported = True
+        err(f"protoforge: {'terminated' if signum == signal.SIGTERM else 'interrupted'}")
 
 
 class Terminated(KeyboardInterrupt):

@@ -4,6 +4,7 @@ command modules cannot import each other."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated, NoReturn
 
@@ -11,6 +12,7 @@ import typer
 
 from protoforge import __version__
 from protoforge.cli import breaking, gen, init
+from protoforge.cli._common import report_interrupt
 
 app = typer.Typer(
     name="protoforge",
@@ -49,5 +51,9 @@ def main() -> NoReturn:
     try:
         app()
     except SystemExit as exc:
+        if exc.code == 128 + signal.SIGINT:
+            # Ctrl-C before a command body ran (while Python and typer start up): typer turns
+            # it into a silent exit 130; say what happened, as a command body does.
+            report_interrupt()
         sys.exit(exc.code)
     sys.exit(0)

@@ -30,8 +30,12 @@ def main() -> NoReturn:
 
         gc.set_threshold(100_000, 50, 50)
         sys.exit(run_check_breaking(options))
-    from protoforge.cli.app import main as typer_main
-
+    try:
+        from protoforge.cli.app import main as typer_main
+    except KeyboardInterrupt:
+        # Ctrl-C while the CLI's modules load: nothing has started yet.
+        _err("protoforge: interrupted")
+        sys.exit(130)
     typer_main()
 
 
