@@ -4,7 +4,9 @@ contract into a temporary project and import the result in the test process."""
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -105,3 +107,17 @@ def status_code(number: int) -> Any:
     import grpc
 
     return next(code for code in grpc.StatusCode if code.value[0] == number)
+
+
+def run_module(project: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m MODULE ARGS` in `project` with its generated `gen/` on PYTHONPATH."""
+    env = {**os.environ, "PYTHONPATH": str(project / "gen")}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

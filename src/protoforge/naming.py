@@ -211,6 +211,7 @@ class NameClash(Exception):
 # Names of the modules and classes rendered from templates (servers, clients, runtime, impl).
 
 RUNTIME_MODULE = "_protoforge_runtime"  # one per output tree; see runtime_module
+WEB_MODULE = "_protoforge_web"  # the runtime's sibling; see web_module
 SERVER_SUFFIX = "_pf_server"
 CLIENT_SUFFIX = "_pf_client"
 IMPL_SUFFIX = "_impl"
@@ -288,6 +289,11 @@ def runtime_module(package: str | None) -> str:
     tree, at the package prefix (`acme_api._protoforge_runtime`), else a top-level
     `_protoforge_runtime` module in `out`."""
     return f"{package}.{RUNTIME_MODULE}" if package else RUNTIME_MODULE
+
+
+def web_module(package: str | None) -> str:
+    """The web gateway module, always the runtime's sibling (the runtime imports it by that)."""
+    return f"{package}.{WEB_MODULE}" if package else WEB_MODULE
 
 
 def former_runtime_module(module: str) -> str | None:

@@ -1,8 +1,10 @@
 """A protoforge-generated route-guide server (sync or asyncio) for the Node.js interop client.
 
-    PYTHONPATH=<gen> python py_server.py <package> sync|async
+    PYTHONPATH=<gen> python py_server.py <package> sync|async [--web]
 
-Binds 127.0.0.1:0, prints `{"port": N}` on one line of stdout, serves until stdin is closed
+Binds 127.0.0.1:0, prints `{"port": N}` on one line of stdout (with `--web`, also serves
+gRPC-Web and Connect on another 127.0.0.1:0 with CORS for http://page.test, and prints
+`{"port": N, "web_port": M}`), serves until stdin is closed
 (so it never outlives the test that started it), then stops. The behaviour is the interop
 contract's, shared with tests/interop/node/server.js (see docs/interop.md):
 
@@ -177,25 +179,31 @@ def async_servicers(package: str) -> list[Any]:
     return [RouteGuide(), Admin()]
 
 
-def announce(port: int) -> None:
-    print(json.dumps({"port": port}), flush=True)
+WEB = {"web_address": "127.0.0.1:0", "cors_origins": ["http://page.test"]}
 
 
-def run_sync(package: str) -> None:
+def announce(running: Any) -> None:
+    ports = {"port": running.port}
+    if running.web_port is not None:
+        ports["web_port"] = running.web_port
+    print(json.dumps(ports), flush=True)
+
+
+def run_sync(package: str, web: bool) -> None:
     rt = importlib.import_module(f"{package}._protoforge_runtime")
-    running = rt.start(sync_servicers(package), "127.0.0.1:0")
+    running = rt.start(sync_servicers(package), "127.0.0.1:0", **(WEB if web else {}))
     try:
-        announce(running.port)
+        announce(running)
         sys.stdin.read()  # until the test closes our stdin (or dies)
     finally:
         running.shutdown(grace=1.0)
 
 
-async def run_async(package: str) -> None:
+async def run_async(package: str, web: bool) -> None:
     rt = importlib.import_module(f"{package}._protoforge_runtime")
-    running = await rt.start_async(async_servicers(package), "127.0.0.1:0")
+    running = await rt.start_async(async_servicers(package), "127.0.0.1:0", **(WEB if web else {}))
     try:
-        announce(running.port)
+        announce(running)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     finally:
         await running.shutdown(grace=1.0)
@@ -203,12 +211,13 @@ async def run_async(package: str) -> None:
 
 def main() -> None:
     package, flavour = sys.argv[1], sys.argv[2]
+    web = sys.argv[3:] == ["--web"]
     if flavour == "sync":
-        run_sync(package)
+        run_sync(package, web)
     elif flavour == "async":
-        asyncio.run(run_async(package))
+        asyncio.run(run_async(package, web))
     else:
-        raise SystemExit(f"usage: {sys.argv[0]} PACKAGE sync|async")
+        raise SystemExit(f"usage: {sys.argv[0]} PACKAGE sync|async [--web]")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import grpc
 import pytest
 from conftest import SHOP_PROTOS, make_project, run_cli, snapshot_tree
 
-from protoforge.config import _duration, load_config
+from protoforge.config import load_config
+from protoforge.config.model import duration_text
 from protoforge.errors import ProtoforgeError
 
 BASE = 'proto_roots = ["proto"]\nout = "gen"\n'
@@ -74,7 +75,7 @@ def test_durations_render_exactly(seconds: float, text: str) -> None:
     """Harm: durations were rounded to milliseconds, so a small backoff became "0s", which
     gRPC rejects. A protobuf Duration in JSON is decimal seconds, up to 9 fractional digits, and
     an "s" suffix: every accepted value renders exactly."""
-    assert _duration(seconds) == text
+    assert duration_text(seconds) == text
 
 
 def test_grpc_accepts_the_rendered_extremes() -> None:
@@ -95,8 +96,8 @@ def test_grpc_accepts_the_rendered_extremes() -> None:
     server.start()
     policy = {
         "maxAttempts": 2,
-        "initialBackoff": _duration(0.01),
-        "maxBackoff": _duration(315_576_000_000),
+        "initialBackoff": duration_text(0.01),
+        "maxBackoff": duration_text(315_576_000_000),
         "backoffMultiplier": 2.0,
         "retryableStatusCodes": ["UNAVAILABLE"],
     }

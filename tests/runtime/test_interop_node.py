@@ -12,44 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+from _peers import INTEROP, NODE_DIR, env_with_pythonpath, node_executable, peer
 from _services import Generated, on_sys_path
 from conftest import FIXTURES, run_cli
 
 PACKAGE = "interop_api"
-INTEROP = Path(__file__).resolve().parents[1] / "interop"
-NODE_DIR = INTEROP / "node"
 PROTO_ROOT = FIXTURES / "services" / "proto"
-NODE_PACKAGES = ("@grpc/grpc-js", "@grpc/proto-loader")
-STARTUP_TIMEOUT = 20.0
-
-
-def node_executable() -> str:
-    """The node binary, or skip (fail when PROTOFORGE_REQUIRE_INTEROP is set)."""
-    node = shutil.which("node")
-    if node is None:
-        reason = "node is not installed (needed for the Node.js interop tests)"
-    elif missing := [p for p in NODE_PACKAGES if not (NODE_DIR / "node_modules" / p).is_dir()]:
-        reason = (
-            f"{', '.join(missing)} not installed: run `npm ci --prefix tests/interop/node` "
-            "(needed for the Node.js interop tests)"
-        )
-    else:
-        return node
-    if os.environ.get("PROTOFORGE_REQUIRE_INTEROP"):
-        pytest.fail(f"PROTOFORGE_REQUIRE_INTEROP is set but {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -67,44 +43,6 @@ def gen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
         yield generated
 
 
-@contextmanager
-def peer(args: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[int]:
-    """Start a server subprocess that prints {"port": N} and serves until its stdin closes;
-    yield the port and always stop it (close stdin, then kill if it lingers)."""
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            args,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env=env,
-        )
-    try:
-        lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()))  # type: ignore[union-attr]
-        reader.start()
-        reader.join(STARTUP_TIMEOUT)
-        if not lines or not lines[0].strip():
-            pytest.fail(f"{args[:2]} did not report its port:\n{log.read_text()}")
-        yield int(json.loads(lines[0])["port"])
-    finally:
-        try:
-            process.stdin.close()  # type: ignore[union-attr]
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        process.stdout.close()  # type: ignore[union-attr]
-
-
-def env_with_pythonpath(path: Path | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    if path is not None:
-        env["PYTHONPATH"] = str(path)
-    return env
-
-
 @pytest.fixture(scope="module", params=["sync", "async"])
 def python_server(
     request: pytest.FixtureRequest, gen: Generated, tmp_path_factory: pytest.TempPathFactory
@@ -114,7 +52,8 @@ def python_server(
     flavour = request.param
     log = tmp_path_factory.mktemp("logs") / f"py_server_{flavour}.log"
     args = [sys.executable, str(INTEROP / "py_server.py"), PACKAGE, flavour]
-    with peer(args, log, env_with_pythonpath(gen.out)) as port:
+    with peer(args, log, env_with_pythonpath(gen.out)) as ports:
+        port = ports["port"]
         yield flavour, port
 
 
@@ -206,7 +145,8 @@ def test_node_client_metadata_both_ways(node_client_results: dict[str, Any], kin
 def node_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     node = node_executable()
     log = tmp_path_factory.mktemp("logs") / "node_server.log"
-    with peer([node, str(NODE_DIR / "server.js"), str(PROTO_ROOT)], log) as port:
+    with peer([node, str(NODE_DIR / "server.js"), str(PROTO_ROOT)], log) as ports:
+        port = ports["port"]
         yield f"127.0.0.1:{port}"
 
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _services import SERVICES_FIXTURE, generate_project
+from _services import SERVICES_FIXTURE, generate_project, run_module
 from conftest import run_cli, snapshot_tree, write_files
 
 IMPL = "routeguide_v1_route_guide_impl"
@@ -211,16 +211,7 @@ TLS = Path(__file__).parents[1] / "fixtures" / "tls"
 
 
 def run_impl(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(project / "gen")}
-    return subprocess.run(
-        [sys.executable, "-m", IMPL, *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_module(project, IMPL, *args)
 
 
 def test_scaffold_command_line_lists_its_options(tmp_path: Path) -> None:

@@ -45,6 +45,14 @@ def init(
             show_default=False,
         ),
     ] = None,
+    web: Annotated[
+        bool,
+        typer.Option(
+            "--web",
+            help="Also a TypeScript client (protoc-gen-es) and a web page that calls the "
+            "server's gRPC-Web/Connect endpoint with it (npm, esbuild).",
+        ),
+    ] = False,
 ) -> None:
     """Create a runnable contract-first project: config, a sample contract, buf.yaml, a working
     implementation and a test. Refuses (exit 2, writing nothing) if anything would be
@@ -55,7 +63,7 @@ def init(
         from protoforge.scaffold import TargetRequest, init_project
 
         targets = tuple(TargetRequest.parse(text) for text in target or ())
-        result = init_project(directory, package, service, targets)
+        result = init_project(directory, package, service, targets, web=web)
         for planned in result.files:
             typer.echo(f"  {planned.status.value:<20} {display_path(planned.path)}")
         names = result.names

@@ -44,8 +44,8 @@ class RetryPolicy:
     def service_config_entry(self) -> dict[str, Any]:
         return {
             "maxAttempts": self.max_attempts,
-            "initialBackoff": _duration(self.initial_backoff),
-            "maxBackoff": _duration(self.max_backoff),
+            "initialBackoff": duration_text(self.initial_backoff),
+            "maxBackoff": duration_text(self.max_backoff),
             "backoffMultiplier": self.backoff_multiplier,
             "retryableStatusCodes": list(self.retryable_status_codes),
         }
@@ -103,7 +103,7 @@ class Config:
 MAX_DURATION_SECONDS = 315_576_000_000
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     """A gRPC service-config duration: the protobuf Duration JSON form, decimal seconds with up
     to 9 fractional digits and an "s" suffix ("0.0001s", "1.5s", "2s"). Exact: config values
     are checked to be whole nanoseconds (`schema.seconds`), so nothing rounds to "0s"."""

@@ -9,6 +9,9 @@ import functools
 from pathlib import Path
 
 RUNTIME_SOURCE = Path(__file__).with_name("_protoforge_runtime.py")
+# The web gateway (gRPC-Web and Connect), copied next to the runtime, which imports it only
+# when a server is started with a web address.
+WEB_SOURCE = Path(__file__).with_name("_protoforge_web.py")
 
 # The classes generated code subclasses: the names they define are taken for RPC methods.
 BASE_CLASSES = ("Client", "AsyncClient", "Servicer", "AsyncServicer")
@@ -17,6 +20,11 @@ BASE_CLASSES = ("Client", "AsyncClient", "Servicer", "AsyncServicer")
 @functools.cache
 def source() -> str:
     return RUNTIME_SOURCE.read_text(encoding="utf-8")
+
+
+@functools.cache
+def web_source() -> str:
+    return WEB_SOURCE.read_text(encoding="utf-8")
 
 
 @functools.cache

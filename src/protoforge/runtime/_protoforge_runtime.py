@@ -13,7 +13,9 @@ grpcio-health-checking and grpcio-reflection at run time, not protoforge itself.
   reflection, interceptors, message-size limits, TLS and a graceful shutdown.
 - `start` / `start_async`: the same without blocking, for tests and embedding.
 - `server_credentials` (TLS from PEM files, checked) and `parse_arguments` (the command line
-  of the implementation modules: address, TLS, reflection, limits, shutdown times).
+  of the implementation modules: address, TLS, reflection, limits, shutdown times, web).
+- `web_address=`: the same servicers also answer gRPC-Web and Connect over HTTP (browsers,
+  curl), through the sibling module `_protoforge_web` (needs hypercorn).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import asyncio
 import contextlib
 import enum
 import errno
+import importlib
+import importlib.util
 import inspect
 import json
 import signal
@@ -1094,11 +1098,68 @@ def _shown_address(address: str, port: int) -> str:
     return f"{host}:{port}"
 
 
+# --- server support: the web endpoint -------------------------------------------------------
+
+
+class WebUnavailable(ImportError):
+    """`web_address` was given but the web endpoint's dependency (hypercorn) is missing."""
+
+
+def _web_module() -> Any:
+    """The gateway module gen writes next to this one (`_protoforge_web`), imported on first
+    use: servers without a web endpoint never load it or hypercorn."""
+    name = f"{__package__}._protoforge_web" if __package__ else "_protoforge_web"
+    web = importlib.import_module(name)
+    if importlib.util.find_spec("hypercorn") is None:
+        raise WebUnavailable(
+            "web_address needs hypercorn, the web endpoint's HTTP server: pip install hypercorn"
+        )
+    return web
+
+
+class _WebSide:
+    """What serving the web protocols adds to a server: the private socket the gateway calls
+    the gRPC server through, and the HTTP listener, bound before the gRPC server starts so
+    that a port in use fails before anything runs."""
+
+    def __init__(
+        self,
+        web_address: str,
+        servicers: Sequence[Servicer] | Sequence[AsyncServicer],
+        cors_origins: Sequence[str],
+    ) -> None:
+        self.module = _web_module()
+        self.address = web_address
+        try:
+            self.sock = self.module.bind_web_socket(web_address)
+        except (OSError, ValueError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise BindError(f"cannot listen on {web_address} (web endpoint): {reason}") from None
+        self.directory, self.target = self.module.private_socket()
+        descriptors: list[Any] = [servicer.DESCRIPTOR for servicer in servicers]
+        descriptors.append(health_pb2.DESCRIPTOR.services_by_name["Health"])
+        self.endpoint = self.module.WebEndpoint(self.sock, self.target, descriptors, cors_origins)
+        self.port: int = self.endpoint.port
+
+    def add_port(self, server: grpc.Server | grpc.aio.Server) -> None:
+        if server.add_insecure_port(self.target) == 0:
+            raise BindError(f"cannot listen on {self.target} (the web endpoint's way in)")
+
+    def stop(self) -> None:
+        self.endpoint.stop(_FINAL_GRACE)
+        self.module.remove_private_socket(self.directory)
+
+    async def stop_async(self) -> None:
+        await self.endpoint.stop_async(_FINAL_GRACE)
+        self.module.remove_private_socket(self.directory)
+
+
 # --- server support: sync servers ---------------------------------------------------------------
 
 
 class RunningServer:
-    """A started sync server: `port` is the bound port (useful with port 0)."""
+    """A started sync server: `port` is the bound port (useful with port 0); `web_port` the
+    web endpoint's (None without one)."""
 
     def __init__(
         self,
@@ -1107,6 +1168,7 @@ class RunningServer:
         health_servicer: Any,
         services: list[str],
         gate: _Gate,
+        web: _WebSide | None = None,
     ) -> None:
         self.server = server
         self.port = port
@@ -1114,6 +1176,8 @@ class RunningServer:
         self.services = services
         self._gate = gate
         self._stop_now = threading.Event()
+        self._web = web
+        self.web_port = None if web is None else web.port
 
     @property
     def in_flight(self) -> int:
@@ -1143,16 +1207,22 @@ class RunningServer:
         self._gate.close()
         finished = self._gate.wait_idle(grace, self._stop_now)
         cut_off = self._gate.in_flight
-        if self._stop_now.is_set() or not finished:
-            self.server.stop(0).wait()
+        try:
+            if self._stop_now.is_set() or not finished:
+                self.server.stop(0).wait()
+                return cut_off
+            self._gate.park()
+            self._stop_now.wait(_PARK)
+            stopped = self.server.stop(_FINAL_GRACE)
+            self._stop_now.wait(_GOAWAY_LEAD)
+            self._gate.release()
+            stopped.wait()
             return cut_off
-        self._gate.park()
-        self._stop_now.wait(_PARK)
-        stopped = self.server.stop(_FINAL_GRACE)
-        self._stop_now.wait(_GOAWAY_LEAD)
-        self._gate.release()
-        stopped.wait()
-        return cut_off
+        finally:
+            # Web calls reach the servicers through the gRPC server: they were served and
+            # refused exactly as gRPC calls were until now.
+            if self._web is not None:
+                self._web.stop()
 
     def stop_now(self) -> None:
         """End a `shutdown` in progress at once, cancelling the calls in flight."""
@@ -1173,9 +1243,16 @@ def start(
     max_concurrent_rpcs: int | None = None,
     options: Sequence[tuple[str, Any]] = (),
     reflection_enabled: bool = True,
+    web_address: str | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> RunningServer:
     """Start a sync server for `servicers` on `address` (port 0 picks a free port) and return
     at once. Raises BindError when the address cannot be bound.
+
+    With `web_address` the same servicers also answer gRPC-Web and Connect calls over HTTP
+    there (`RunningServer.web_port` is the bound port), from browsers whose origin is in
+    `cors_origins` ("*" for any) and from any non-browser client. Raises WebUnavailable
+    without hypercorn.
 
     Every call, streams included, holds one of `max_workers` threads until it ends. Calls
     beyond `max_concurrent_rpcs` (default: `max_workers`; health checks count too) are refused
@@ -1199,9 +1276,21 @@ def start(
         reflection.enable_server_reflection(
             [*services, health.SERVICE_NAME, reflection.SERVICE_NAME], server
         )
-    port = _bind(server, address, credentials)
-    server.start()
-    return RunningServer(server, port, health_servicer, services, gate)
+    web = None if web_address is None else _WebSide(web_address, servicers, cors_origins)
+    try:
+        port = _bind(server, address, credentials)
+        if web is not None:
+            web.add_port(server)
+        server.start()
+        if web is not None:
+            web.endpoint.start()
+    except BaseException:
+        server.stop(0)
+        if web is not None:
+            web.sock.close()
+            web.module.remove_private_socket(web.directory)
+        raise
+    return RunningServer(server, port, health_servicer, services, gate, web)
 
 
 def serve(
@@ -1217,6 +1306,8 @@ def serve(
     max_concurrent_rpcs: int | None = None,
     options: Sequence[tuple[str, Any]] = (),
     reflection_enabled: bool = True,
+    web_address: str | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> None:
     """Run a sync server until SIGTERM or SIGINT, then shut it down gracefully (see
     `RunningServer.shutdown`); a second signal stops it at once. Call it from the main thread.
@@ -1232,8 +1323,10 @@ def serve(
             max_concurrent_rpcs=max_concurrent_rpcs,
             options=options,
             reflection_enabled=reflection_enabled,
+            web_address=web_address,
+            cors_origins=cors_origins,
         )
-    except BindError as error:
+    except (BindError, WebUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     stop = threading.Event()
@@ -1246,7 +1339,7 @@ def serve(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in _SIGNALS}
     try:
-        _announce(running.services, address, running.port)
+        _announce(running.services, address, running.port, web_address, running.web_port)
         while not stop.wait(0.5):
             pass
         _announce_shutdown(grace, drain)
@@ -1260,9 +1353,18 @@ def serve(
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def _announce(services: list[str], address: str, port: int) -> None:
+def _announce(
+    services: list[str],
+    address: str,
+    port: int,
+    web_address: str | None = None,
+    web_port: int | None = None,
+) -> None:
     shown = _shown_address(address, port)
-    print(f"serving {', '.join(services)} on {shown}", file=sys.stderr, flush=True)
+    web = ""
+    if web_address is not None and web_port is not None:
+        web = f"; gRPC-Web and Connect on {_shown_address(web_address, web_port)}"
+    print(f"serving {', '.join(services)} on {shown}{web}", file=sys.stderr, flush=True)
 
 
 def _announce_shutdown(grace: float, drain: float) -> None:
@@ -1293,6 +1395,7 @@ class AsyncRunningServer:
         health_servicer: Any,
         services: list[str],
         gate: _AsyncGate,
+        web: _WebSide | None = None,
     ) -> None:
         self.server = server
         self.port = port
@@ -1300,6 +1403,8 @@ class AsyncRunningServer:
         self.services = services
         self._gate = gate
         self._stop_now = asyncio.Event()
+        self._web = web
+        self.web_port = None if web is None else web.port
 
     @property
     def in_flight(self) -> int:
@@ -1322,15 +1427,19 @@ class AsyncRunningServer:
         self._gate.close()
         finished = await self._gate.wait_idle(grace, self._stop_now)
         cut_off = self._gate.in_flight
-        if self._stop_now.is_set() or not finished:
-            await self.server.stop(0)
-        else:
-            self._gate.park()
-            await self._pause(_PARK)
-            stopping = asyncio.ensure_future(self.server.stop(_FINAL_GRACE))
-            await self._pause(_GOAWAY_LEAD)
-            self._gate.release()
-            await stopping
+        try:
+            if self._stop_now.is_set() or not finished:
+                await self.server.stop(0)
+            else:
+                self._gate.park()
+                await self._pause(_PARK)
+                stopping = asyncio.ensure_future(self.server.stop(_FINAL_GRACE))
+                await self._pause(_GOAWAY_LEAD)
+                self._gate.release()
+                await stopping
+        finally:
+            if self._web is not None:
+                await self._web.stop_async()
         if cut_off:
             # Let the cancelled handlers unwind now: cancelled later, when `asyncio.run`
             # ends, gRPC would log each one's CancelledError traceback.
@@ -1363,9 +1472,11 @@ async def start_async(
     max_concurrent_rpcs: int = DEFAULT_MAX_CONCURRENT_RPCS_ASYNC,
     options: Sequence[tuple[str, Any]] = (),
     reflection_enabled: bool = True,
+    web_address: str | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> AsyncRunningServer:
-    """Start an asyncio server (see `start`). Calls beyond `max_concurrent_rpcs` are refused
-    with RESOURCE_EXHAUSTED."""
+    """Start an asyncio server (see `start`, also for `web_address`, which is served on this
+    event loop). Calls beyond `max_concurrent_rpcs` are refused with RESOURCE_EXHAUSTED."""
     gate = _AsyncGate()
     server = grpc.aio.server(
         interceptors=[_AsyncGateInterceptor(gate), *interceptors],
@@ -1383,9 +1494,21 @@ async def start_async(
         reflection.enable_server_reflection(
             [*services, health.SERVICE_NAME, reflection.SERVICE_NAME], server
         )
-    port = _bind(server, address, credentials)
-    await server.start()
-    return AsyncRunningServer(server, port, health_servicer, services, gate)
+    web = None if web_address is None else _WebSide(web_address, servicers, cors_origins)
+    try:
+        port = _bind(server, address, credentials)
+        if web is not None:
+            web.add_port(server)
+        await server.start()
+        if web is not None:
+            await web.endpoint.start_async()
+    except BaseException:
+        await server.stop(0)
+        if web is not None:
+            web.sock.close()
+            web.module.remove_private_socket(web.directory)
+        raise
+    return AsyncRunningServer(server, port, health_servicer, services, gate, web)
 
 
 async def serve_async(
@@ -1400,6 +1523,8 @@ async def serve_async(
     max_concurrent_rpcs: int = DEFAULT_MAX_CONCURRENT_RPCS_ASYNC,
     options: Sequence[tuple[str, Any]] = (),
     reflection_enabled: bool = True,
+    web_address: str | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> None:
     """Run an asyncio server until SIGTERM or SIGINT, then shut it down gracefully; a second
     signal stops it at once. Use it as `asyncio.run(serve_async([MyServicer()]))`."""
@@ -1413,8 +1538,10 @@ async def serve_async(
             max_concurrent_rpcs=max_concurrent_rpcs,
             options=options,
             reflection_enabled=reflection_enabled,
+            web_address=web_address,
+            cors_origins=cors_origins,
         )
-    except BindError as error:
+    except (BindError, WebUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     stop = asyncio.Event()
@@ -1428,7 +1555,7 @@ async def serve_async(
     for sig in _SIGNALS:
         loop.add_signal_handler(sig, on_signal)
     try:
-        _announce(running.services, address, running.port)
+        _announce(running.services, address, running.port, web_address, running.web_port)
         await stop.wait()
         _announce_shutdown(grace, drain)
         cut_off = await running.shutdown(grace, drain)
@@ -1452,6 +1579,8 @@ class ServerArguments:
     max_concurrent_rpcs: int | None
     grace: float
     drain: float
+    web_address: str | None = None
+    cors_origins: tuple[str, ...] = ()
 
 
 def _positive_int(text: str) -> int:
@@ -1532,7 +1661,25 @@ def parse_arguments(argv: Sequence[str], prog: str | None = None) -> ServerArgum
         metavar="SECONDS",
         help="keep serving this long after health turns NOT_SERVING (default 0)",
     )
+    web = parser.add_argument_group(
+        "web (gRPC-Web and Connect over HTTP, for browsers; needs hypercorn)"
+    )
+    web.add_argument(
+        "--web-address",
+        metavar="ADDRESS",
+        help="also serve the web protocols on host:port (port 0 picks one)",
+    )
+    web.add_argument(
+        "--cors-origin",
+        dest="cors_origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages from ORIGIN (e.g. http://localhost:5173, or *) call it; repeatable",
+    )
     args = parser.parse_args(list(argv))
+    if args.cors_origins and args.web_address is None:
+        parser.error("--cors-origin needs --web-address")
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
     if args.tls_client_ca is not None and args.tls_cert is None:
@@ -1551,4 +1698,6 @@ def parse_arguments(argv: Sequence[str], prog: str | None = None) -> ServerArgum
         max_concurrent_rpcs=args.max_concurrent_rpcs,
         grace=args.grace,
         drain=args.drain,
+        web_address=args.web_address,
+        cors_origins=tuple(args.cors_origins),
     )

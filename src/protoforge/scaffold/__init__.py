@@ -36,6 +36,12 @@ OUT = "gen"
 # scaffold out exposes nothing to the network and a client can connect to the same string.
 DEFAULT_ADDRESS = f"127.0.0.1:{runtime.DEFAULT_ADDRESS.rsplit(':', 1)[1]}"
 GITIGNORE_LINES = ("__pycache__/", ".pytest_cache/", ".venv/", f"{CACHE_DIR}/")
+# `init --web`: the TypeScript client (protoc-gen-es), its page, and where they are served.
+WEB_DIR = "web"
+WEB_GEN = f"{WEB_DIR}/gen"
+WEB_ADDRESS = "127.0.0.1:8080"  # the server's web endpoint
+PAGE_ADDRESS = "127.0.0.1:8000"  # where `python -m http.server` serves the page
+WEB_GITIGNORE_LINES = ("node_modules/", f"{WEB_DIR}/dist/")
 
 # Messages of the sample contract: a service may not take one of their names.
 SAMPLE_MESSAGES = frozenset(
@@ -207,6 +213,8 @@ class TargetRequest:
 
     name: str
     plugin: str | None = None
+    out_dir: str | None = None  # default gen_NAME
+    options: tuple[str, ...] = ()
 
     @property
     def generator(self) -> str | None:
@@ -214,7 +222,7 @@ class TargetRequest:
 
     @property
     def out(self) -> str:
-        return f"gen_{self.name}"
+        return self.out_dir or f"gen_{self.name}"
 
     @classmethod
     def parse(cls, text: str) -> TargetRequest:
@@ -227,13 +235,27 @@ class TargetRequest:
         return cls(name, plugin or None)
 
 
+WEB_TARGET = TargetRequest("es", out_dir=WEB_GEN, options=("target=ts",))
+
+
 def plan_init(
     directory: Path,
     package: str | None = None,
     service: str | None = None,
     targets: tuple[TargetRequest, ...] = (),
+    *,
+    web: bool = False,
 ) -> InitResult:
-    """Everything `init` would write, or a ProtoforgeError listing every conflict."""
+    """Everything `init` would write, or a ProtoforgeError listing every conflict. With `web`,
+    also a TypeScript client of the contract (the `es` target, protoc-gen-es) and a page that
+    calls the server's web endpoint with it."""
+    if web:
+        if any(target.name == WEB_TARGET.name for target in targets):
+            raise ProtoforgeError(
+                f"--web sets up the {WEB_TARGET.name!r} target itself",
+                hint=f"drop --target {WEB_TARGET.name}",
+            )
+        targets = (*targets, WEB_TARGET)
     from protoforge.codegen.render import environment
 
     directory = directory.resolve()
@@ -244,7 +266,8 @@ def plan_init(
     context = names.context()
 
     def render(template: str, **extra: object) -> str:
-        return env.get_template(f"init/{template}").render({**context, "targets": targets, **extra})
+        values = {**context, **_web_context(names), "targets": targets, "web": web, **extra}
+        return env.get_template(f"init/{template}").render(values)
 
     for target in targets:
         if (directory / target.out).exists():
@@ -298,16 +321,21 @@ def plan_init(
     create(f"tests/test_{naming.snake_case(names.service)}.py", render("test_service.py.jinja"))
     if pytest_configured:
         create("conftest.py", render("conftest.py.jinja"))
+    if web:
+        create("package.json", render("web/package.json.jinja"))
+        create(f"{WEB_DIR}/index.html", render("web/index.html.jinja"))
+        create(f"{WEB_DIR}/main.ts", render("web/main.ts.jinja"))
+    ignored = GITIGNORE_LINES + (WEB_GITIGNORE_LINES if web else ())
 
     gitignore = directory / ".gitignore"
     if gitignore.is_file():
         present = {line.strip() for line in gitignore.read_text("utf-8", "replace").splitlines()}
-        missing = [line for line in GITIGNORE_LINES if line not in present]
+        missing = [line for line in ignored if line not in present]
         if missing:
             addition = render("gitignore.jinja", lines=["# added by protoforge init", *missing])
             files.append(_append(gitignore, addition, conflicts, check_toml=False))
     else:
-        create(".gitignore", render("gitignore.jinja", lines=list(GITIGNORE_LINES)))
+        create(".gitignore", render("gitignore.jinja", lines=list(ignored)))
 
     if conflicts:
         raise ProtoforgeError(
@@ -316,7 +344,7 @@ def plan_init(
             diagnostics=tuple(sorted(set(conflicts))),
             hint="run init in a new or empty directory, or move these out of the way",
         )
-    return InitResult(directory, names, tuple(files), next_steps(directory, names))
+    return InitResult(directory, names, tuple(files), next_steps(directory, names, web=web))
 
 
 def _is_blocked(candidate: Path, target: Path) -> bool:
@@ -379,7 +407,16 @@ def _append(
     return PlannedFile(path, content, FileStatus.UPDATED, original_size=len(old))
 
 
-def next_steps(directory: Path, names: Names) -> tuple[str, ...]:
+def _web_context(names: Names) -> dict[str, str]:
+    return {
+        "web_address": WEB_ADDRESS,
+        "page_origin": f"http://{PAGE_ADDRESS}",
+        # protoc-gen-es writes demo/v1/demo_service.proto's client to demo/v1/demo_service_pb.ts
+        "web_module": f"./gen/{names.contract.removesuffix('.proto')}_pb",
+    }
+
+
+def next_steps(directory: Path, names: Names, *, web: bool = False) -> tuple[str, ...]:
     steps: list[str] = []
     here = Path.cwd().resolve()
     if directory != here:
@@ -391,13 +428,31 @@ def next_steps(directory: Path, names: Names) -> tuple[str, ...]:
         f'client = c.{names.client_class}.connect("{DEFAULT_ADDRESS}"); '
         f'print(client.say_hello(pb.SayHelloRequest(name="you")).message)'
     )
+    if web:
+        steps += ["npm install  # protoc-gen-es, Connect-ES and esbuild (package.json)"]
     steps += [
         "protoforge gen",
         "python -m pytest",
-        "# start the server (Ctrl-C stops it):",
-        f"PYTHONPATH={OUT} python -m {names.impl_module} {DEFAULT_ADDRESS}",
-        "# and call it from another terminal (in the same directory):",
-        f"PYTHONPATH={OUT} python -c {shlex.quote(call)}",
+    ]
+    if not web:
+        steps += [
+            "# start the server (Ctrl-C stops it):",
+            f"PYTHONPATH={OUT} python -m {names.impl_module} {DEFAULT_ADDRESS}",
+            "# and call it from another terminal (in the same directory):",
+            f"PYTHONPATH={OUT} python -c {shlex.quote(call)}",
+        ]
+        return tuple(steps)
+    page = f"http://{PAGE_ADDRESS}"
+    steps += [
+        "npm run build  # bundles web/main.ts and the generated client into web/dist/main.js",
+        "pip install hypercorn  # the server's web endpoint",
+        "# start the server with its web endpoint (Ctrl-C stops it):",
+        f"PYTHONPATH={OUT} python -m {names.impl_module} {DEFAULT_ADDRESS} "
+        f"--web-address {WEB_ADDRESS} --cors-origin {page}",
+        "# serve the page from another terminal, then open it in a browser:",
+        f"python -m http.server {PAGE_ADDRESS.rsplit(':', 1)[1]} --bind 127.0.0.1 "
+        f"--directory {WEB_DIR}",
+        f"# {page}/",
     ]
     return tuple(steps)
 
@@ -430,8 +485,10 @@ def init_project(
     package: str | None = None,
     service: str | None = None,
     targets: tuple[TargetRequest, ...] = (),
+    *,
+    web: bool = False,
 ) -> InitResult:
     """Plan and write a new project in `directory` (created if absent)."""
-    result = plan_init(directory, package, service, targets)
+    result = plan_init(directory, package, service, targets, web=web)
     write_init(result)
     return result

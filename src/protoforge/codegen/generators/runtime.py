@@ -1,6 +1,7 @@
 """The runtime module of an output tree: `protoforge/runtime/_protoforge_runtime.py`, copied
-with the generated header. One per tree (at the package prefix, else at the top of `out`), so
-that every generated client raises the same `NotFound` class.
+with the generated header, and next to it the web gateway `_protoforge_web.py`. One per tree (at
+the package prefix, else at the top of `out`), so that every generated client raises the same
+`NotFound` class.
 
 Without a prefix, protoforge used to write one copy into each top-level proto package
 (`acme/_protoforge_runtime.py`); user code written then imports it from there. Such a package
@@ -27,7 +28,10 @@ def runtime_files(package: str | None, service_pb2_modules: Iterable[str]) -> di
     if not modules:
         return {}
     module = naming.runtime_module(package)
-    files = {module: runtime_text()}
+    files = {
+        module: runtime_text(),
+        naming.web_module(package): header(None) + runtime.web_source(),
+    }
     if package is None:
         formers = {naming.former_runtime_module(m) for m in modules}
         for former in sorted(f for f in formers if f is not None):

@@ -82,7 +82,8 @@ class OrderService(orders_pf_server.OrderServiceServicer):
 
 def main(argv: list[str]) -> None:
     """Serve until SIGTERM or Ctrl-C. `--help` lists the options: address, TLS, reflection,
-    limits, shutdown times (protoforge's server guide says which suit production)."""
+    limits, shutdown times, a web endpoint for browsers (protoforge's server guide says which
+    suit production)."""
     args = runtime.parse_arguments(argv[1:])
     runtime.serve(
         [
@@ -95,6 +96,8 @@ def main(argv: list[str]) -> None:
         max_concurrent_rpcs=args.max_concurrent_rpcs,
         grace=args.grace,
         drain=args.drain,
+        web_address=args.web_address,
+        cors_origins=args.cors_origins,
     )
 
 
