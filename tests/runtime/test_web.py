@@ -464,3 +464,68 @@ def test_connect_get_for_no_side_effects_methods_only(tmp_path: Path) -> None:
             assert "NO_SIDE_EFFECTS" in json.loads(response.read())["message"]
         finally:
             running.shutdown(grace=1)
+
+
+def test_interceptors_error_details_and_health_apply_to_web_calls(tmp_path: Path) -> None:
+    """Web calls go through the gRPC server itself: its interceptors run, a status's
+    `google.rpc.Status` details reach a Connect client, and the health service answers."""
+    import grpc
+    from google.protobuf import any_pb2
+    from google.rpc import error_details_pb2, status_pb2
+
+    (tmp_path / "proto/lookup/v1").mkdir(parents=True)
+    (tmp_path / "proto/lookup/v1/lookup.proto").write_text(LOOKUP)
+    generated = generate_project(tmp_path, package="web_rules")
+    with on_sys_path(generated.out):
+        rt = importlib.import_module("web_rules._protoforge_runtime")
+        server = importlib.import_module("web_rules.lookup.v1.lookup_pf_server")
+
+        bad = error_details_pb2.BadRequest(
+            field_violations=[error_details_pb2.BadRequest.FieldViolation(field="key")]
+        )
+        detail = any_pb2.Any()
+        detail.Pack(bad)
+        status = status_pb2.Status(code=3, message="key is empty", details=[detail])
+
+        class Lookup(server.LookupServicer):
+            def put(self, request: Any, context: Any) -> Any:
+                raise rt.InvalidArgument(
+                    "key is empty",
+                    trailing_metadata=[("grpc-status-details-bin", status.SerializeToString())],
+                )
+
+        class Deny(grpc.ServerInterceptor):
+            def intercept_service(self, continuation: Any, details: Any) -> Any:
+                if ("x-deny", "yes") in details.invocation_metadata:
+                    return grpc.unary_unary_rpc_method_handler(
+                        lambda request, context: context.abort(
+                            grpc.StatusCode.PERMISSION_DENIED, "denied by the interceptor"
+                        )
+                    )
+                return continuation(details)
+
+        running = rt.start(
+            [Lookup()], "127.0.0.1:0", interceptors=[Deny()], web_address="127.0.0.1:0"
+        )
+        try:
+            url = f"http://127.0.0.1:{running.web_port}"
+            json_headers = {"content-type": "application/json"}
+            response = post(url, "/lookup.v1.Lookup/Put", b"{}", json_headers)
+            assert response.status == 400
+            error = json.loads(response.read())
+            assert error["code"] == "invalid_argument"
+            assert error["message"] == "key is empty"
+            (sent,) = error["details"]
+            assert sent["type"] == "google.rpc.BadRequest"
+            value = base64.b64decode(sent["value"] + "=" * (-len(sent["value"]) % 4))
+            assert error_details_pb2.BadRequest.FromString(value) == bad
+
+            denied = post(url, "/lookup.v1.Lookup/Put", b"{}", {**json_headers, "x-deny": "yes"})
+            assert denied.status == 403
+            assert json.loads(denied.read())["message"] == "denied by the interceptor"
+
+            health = post(url, "/grpc.health.v1.Health/Check", b"{}", json_headers)
+            assert health.status == 200
+            assert json.loads(health.read()) == {"status": "SERVING"}
+        finally:
+            running.shutdown(grace=1)
