@@ -24,10 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from protoforge.breaking.descriptors import elements, line_of, load_set
+from protoforge.breaking.descriptors import line_of, load_set
 from protoforge.breaking.findings import Finding, Report
 from protoforge.breaking.sides import Side
 from protoforge.errors import ProtoforgeError
+from protoforge.source.descriptors import elements
 
 LEVELS = ("major", "minor", "patch")
 # the level of a change before `compare` classifies it by buf's findings (never shown)

@@ -17,9 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import NamedTuple
 
-from protoforge.breaking.descriptors import Span, declarations, load_set
+from protoforge.breaking.descriptors import declarations, load_set
 from protoforge.breaking.findings import DIRECTIVE, Finding
 from protoforge.errors import Diagnostic, ProtoforgeError
+from protoforge.source.descriptors import Span
 
 _PATTERN = re.compile(
     r"protoforge:allow-breaking\b(?P<rules>[^\n]*?)(?:\s--(?P<reason>[^\n]*))?$", re.MULTILINE

@@ -12,8 +12,7 @@ needs for every file of a big tree; `elements` visits every declaration with its
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import DescriptorProto, FileDescriptorProto
@@ -83,8 +82,7 @@ def locations(proto_file: FileDescriptorProto) -> dict[LocationPath, Any]:
     return {tuple(location.path): location for location in proto_file.source_code_info.location}
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):  # a NamedTuple: check-breaking builds many, and imports this early
     start_line: int  # 1-based, as editors and protoc count
     start_column: int  # 1-based
     end_line: int
