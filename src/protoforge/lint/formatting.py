@@ -1,6 +1,10 @@
 """`buf format` on the contracts. buf formats each proto root into a temporary tree (one buf
 run per root, however many files), and the contracts are compared with their formatted copies;
-writing them back is the CLI's choice (`--check`, `--diff` or in place, atomically)."""
+writing them back is the CLI's choice (`--check`, `--diff` or in place, atomically).
+
+buf's formatter tolerates some syntax errors and "repairs" them (`string id = ;` comes back as
+`string id;`), which would silently rewrite a broken contract. So the files it would change are
+compiled first, and one that does not compile is a user error (exit 2) with its path:line."""
 
 from __future__ import annotations
 
@@ -57,6 +61,11 @@ def formatted_contracts(config: Config) -> list[Reformatted]:
                 after = formatted.read_bytes() if formatted.is_file() else before
                 if after != before:
                     changed.append(Reformatted(contract.path, contract.display, before, after))
+    if changed:
+        from protoforge.breaking.sides import compile_current_subset
+
+        paths = {change.path for change in changed}
+        compile_current_subset(config, tuple(c for c in contracts if c.path in paths))
     return changed
 
 
