@@ -232,3 +232,20 @@ def test_an_unsupported_buf_yaml_version_is_exit_2_with_its_line(tmp_path: Path)
     result = run_cli("lint", cwd=base)
     assert result.code == 2, result.output
     assert "buf.yaml:2:1: error: unsupported buf.yaml version" in result.stderr
+
+
+def test_v1_categories_are_accepted_in_suppressions(tmp_path: Path) -> None:
+    base = project(tmp_path, "version: v1\nlint:\n  use: [DEFAULT]\n", "proto")
+    orders = base / "proto/acme/orders/v1/orders.proto"
+    orders.write_text(
+        ORDERS.replace(
+            "package acme.orders.v1;",
+            "// protoforge:allow-lint DEFAULT -- generated from a legacy schema\n"
+            "package acme.orders.v1;",
+        ),
+        encoding="utf-8",
+    )
+    _, document, remaining = protoforge_lint(base)
+    assert not any(path.endswith("orders.proto") for path, *_ in remaining)
+    suppressed = [f for f in document["findings"] if f["suppressed"]]  # type: ignore[attr-defined]
+    assert {f["path"] for f in suppressed} == {"proto/acme/orders/v1/orders.proto"}
