@@ -249,3 +249,28 @@ def test_v1_categories_are_accepted_in_suppressions(tmp_path: Path) -> None:
     assert not any(path.endswith("orders.proto") for path, *_ in remaining)
     suppressed = [f for f in document["findings"] if f["suppressed"]]  # type: ignore[attr-defined]
     assert {f["path"] for f in suppressed} == {"proto/acme/orders/v1/orders.proto"}
+
+
+def test_imports_from_dependency_roots_resolve_and_are_not_linted(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        TOML.replace('out = "gen"', 'dependency_roots = ["vendor"]\nout = "gen"'),
+        encoding="utf-8",
+    )
+    vendored = tmp_path / "vendor/ext/v1/ext.proto"
+    vendored.parent.mkdir(parents=True)
+    vendored.write_text(
+        'syntax = "proto3";\npackage ext.v1;\nmessage Ext { string Bad_id = 1; }\n',
+        encoding="utf-8",
+    )
+    contract = tmp_path / "proto/a/v1/a.proto"
+    contract.parent.mkdir(parents=True)
+    contract.write_text(
+        'syntax = "proto3";\npackage a.v1;\nimport "ext/v1/ext.proto";\n'
+        "message A { ext.v1.Ext Ext = 1; }\n",
+        encoding="utf-8",
+    )
+    code, _, ours = protoforge_lint(tmp_path)
+    assert code == 1
+    assert {(path, line, rule) for path, line, _, rule, _ in ours} == {
+        ("proto/a/v1/a.proto", 4, "FIELD_LOWER_SNAKE_CASE")
+    }

@@ -3,7 +3,9 @@
 buf reads the project's buf.yaml itself (v1beta1, v1 or v2: rule IDs, categories, `except`,
 `ignore`, `ignore_only`, comment ignores and every other lint option keep exactly buf's meaning),
 so buf runs in the directory of that buf.yaml, on that directory; its paths are relative to it.
-Without a buf.yaml, buf lints each proto root with its default v2 config (STANDARD). A contract
+Without a buf.yaml, buf lints each proto root with its default v2 config (STANDARD); with
+`dependency_roots`, one buf run over a v2 workspace of the proto and dependency roots (so that
+imports resolve as in gen) that lints only the proto roots. A contract
 that does not compile is a user error (exit 2) with buf's `path:line:col`, as a buf.yaml that
 buf rejects is.
 """
@@ -46,10 +48,30 @@ def targets(config: Config) -> list[Target]:
     from protoforge.breaking.bufconfig import find_buf_yaml, read_buf_yaml
 
     path = find_buf_yaml(config)
+    if path is None and config.dependency_roots:
+        return [_workspace(config)]
     if path is None:
         return [Target(root, DEFAULT_CONFIG, None, "v2") for root in config.proto_roots]
     document = read_buf_yaml(path)  # version and YAML errors with file and line
     return [Target(path.parent, None, path, str(document.data["version"]))]
+
+
+def _workspace(config: Config) -> Target:
+    """A v2 workspace config: every root a module, the dependency roots ignored by lint."""
+    import os
+
+    roots = (*config.proto_roots, *config.dependency_roots)
+    directory = Path(os.path.commonpath(roots))
+
+    def module(root: Path) -> str:
+        return root.relative_to(directory).as_posix() or "."
+
+    document = {
+        "version": "v2",
+        "modules": [{"path": module(root)} for root in roots],
+        "lint": {"ignore": [module(root) for root in config.dependency_roots]},
+    }
+    return Target(directory, json.dumps(document), None, "v2")
 
 
 def lint_report(config: Config) -> Report:
@@ -84,6 +106,12 @@ def run_lint(target: Target, config: Config) -> list[Finding]:
     items = [json.loads(line) for line in out.splitlines() if line.strip().startswith("{")]
     compile_errors = [i for i in items if i.get("type") == "COMPILE"]
     if compile_errors:
+        hint = "fix the contract; `protoforge gen` shows the same errors"
+        if target.buf_yaml is not None and config.dependency_roots:
+            hint = (
+                f"buf resolves imports through {display_path(target.buf_yaml)} (its modules and "
+                "deps), not protoforge's dependency_roots: add those directories as modules there"
+            )
         raise CompileError(
             "the contracts do not compile",
             diagnostics=tuple(
@@ -98,7 +126,7 @@ def run_lint(target: Target, config: Config) -> list[Finding]:
                     for i in compile_errors
                 )
             ),
-            hint="fix the contract; `protoforge gen` shows the same errors",
+            hint=hint,
         )
     if done.returncode not in (0, BUF_FINDINGS_EXIT) or (
         done.returncode == BUF_FINDINGS_EXIT and not items
