@@ -50,6 +50,7 @@ class Report(NamedTuple):
     baseline: str
     findings: tuple[Finding, ...]
     rule_groups: tuple[str, ...] = ()  # the buf configs used
+    command: str = "check-breaking"  # or "lint": the same model renders both (formats)
 
     @property
     def breaking(self) -> tuple[Finding, ...]:

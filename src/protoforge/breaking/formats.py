@@ -1,5 +1,6 @@
-"""Renderers for `check-breaking` reports. Each returns the whole output as one string; all are
-deterministic (sorted findings, no timestamps, no absolute paths).
+"""Renderers for `check-breaking` and `lint` reports (`Report.command` names which). Each
+returns the whole output as one string; all are deterministic (sorted findings, no timestamps,
+no absolute paths).
 
 The JSON format (`--format json`) is a stable, versioned schema, documented in docs/breaking.md:
 
@@ -8,6 +9,9 @@ The JSON format (`--format json`) is a stable, versioned schema, documented in d
      "findings": [{"rule": str, "message": str, "path": str, "line": int, "column": int,
                    "import_path": str, "suppressed": bool, "reason": str | null,
                    "inferred_location": bool}]}
+
+`lint`'s JSON has the same shape with "command": "lint", no "baseline" and
+"summary": {"findings": int, "suppressed": int}.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from protoforge.breaking.findings import Finding, Report
 
 JSON_SCHEMA_VERSION = 1
 INFORMATION_URI = "https://github.com/protoforge/protoforge/blob/main/docs/breaking.md"
+LINT_INFORMATION_URI = "https://github.com/protoforge/protoforge/blob/main/README.md"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FORMATS = ("text", "json", "github", "junit", "sarif", "markdown")
 
@@ -42,10 +47,16 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' * (count != 1)}"
 
 
+def _is_lint(report: Report) -> bool:
+    return report.command == "lint"
+
+
 def summary_line(report: Report) -> str:
     broken = len(report.breaking)
     suppressed = len(report.suppressed)
     tail = f" ({suppressed} suppressed)" if suppressed else ""
+    if _is_lint(report):
+        return f"{_plural(broken, 'lint finding') if broken else 'no lint findings'}{tail}"
     if not broken:
         return f"no breaking changes against {report.baseline}{tail}"
     return f"{_plural(broken, 'breaking change')} against {report.baseline}{tail}"
@@ -69,12 +80,20 @@ def text(report: Report) -> str:
 
 
 def as_json(report: Report) -> str:
+    head: dict[str, Any] = {"version": JSON_SCHEMA_VERSION, "tool": "protoforge"}
+    if _is_lint(report):
+        head |= {
+            "command": "lint",
+            "summary": {"findings": len(report.breaking), "suppressed": len(report.suppressed)},
+        }
+    else:
+        head |= {
+            "command": "check-breaking",
+            "baseline": report.baseline,
+            "summary": {"breaking": len(report.breaking), "suppressed": len(report.suppressed)},
+        }
     document = {
-        "version": JSON_SCHEMA_VERSION,
-        "tool": "protoforge",
-        "command": "check-breaking",
-        "baseline": report.baseline,
-        "summary": {"breaking": len(report.breaking), "suppressed": len(report.suppressed)},
+        **head,
         "findings": [
             {
                 "rule": f.rule,
@@ -102,8 +121,8 @@ def _escape_property(value: str) -> str:
 
 
 def github(report: Report) -> str:
-    """GitHub Actions workflow commands: an error annotation per breaking change, a notice per
-    suppressed one."""
+    """GitHub Actions workflow commands: an error annotation per finding (breaking change or lint
+    finding), a notice per suppressed one."""
     lines: list[str] = []
     for f in report.findings:
         command = "notice" if f.suppressed else "error"
@@ -125,9 +144,11 @@ def github(report: Report) -> str:
 def junit(report: Report) -> str:
     from xml.etree import ElementTree  # only for this format
 
+    lint = _is_lint(report)
+    classname = "protoforge.lint" if lint else "protoforge.breaking"
     suite = ElementTree.Element(
         "testsuite",
-        name="protoforge check-breaking",
+        name=f"protoforge {report.command}",
         tests=str(max(1, len(report.findings))),
         failures=str(len(report.breaking)),
         errors="0",
@@ -135,13 +156,16 @@ def junit(report: Report) -> str:
     )
     if not report.findings:
         ElementTree.SubElement(
-            suite, "testcase", classname="protoforge.breaking", name="no breaking changes"
+            suite,
+            "testcase",
+            classname=classname,
+            name="no lint findings" if lint else "no breaking changes",
         )
     for f in report.findings:
         case = ElementTree.SubElement(
             suite,
             "testcase",
-            classname=f.path or "protoforge.breaking",
+            classname=f.path or classname,
             name=f"{f.rule} {f.location}",
         )
         if f.suppressed:
@@ -161,6 +185,10 @@ def junit(report: Report) -> str:
 
 
 def sarif(report: Report, catalog: dict[str, Any]) -> str:
+    lint = _is_lint(report)
+    help_uri = (
+        "https://buf.build/docs/lint/rules/" if lint else "https://buf.build/docs/breaking/rules/"
+    )
     used = sorted({f.rule for f in report.findings})
     rules = []
     for rule_id in used:
@@ -171,7 +199,7 @@ def sarif(report: Report, catalog: dict[str, Any]) -> str:
                 "id": rule_id,
                 "name": rule_id,
                 "shortDescription": {"text": purpose},
-                "helpUri": "https://buf.build/docs/breaking/rules/",
+                "helpUri": help_uri,
                 "properties": {"categories": list(getattr(known, "categories", ()))},
             }
         )
@@ -201,7 +229,7 @@ def sarif(report: Report, catalog: dict[str, Any]) -> str:
                     "driver": {
                         "name": "protoforge",
                         "version": __version__,
-                        "informationUri": INFORMATION_URI,
+                        "informationUri": LINT_INFORMATION_URI if lint else INFORMATION_URI,
                         "rules": rules,
                     }
                 },
@@ -219,7 +247,7 @@ def _md(value: str) -> str:
 def markdown(report: Report) -> str:
     broken = len(report.breaking)
     icon = ":x:" if broken else ":white_check_mark:"
-    lines = [f"### {icon} protoforge check-breaking: {summary_line(report)}", ""]
+    lines = [f"### {icon} protoforge {report.command}: {summary_line(report)}", ""]
     if report.findings:
         lines += ["| | Location | Rule | Change |", "|---|---|---|---|"]
         for f in report.findings:
@@ -227,7 +255,13 @@ def markdown(report: Report) -> str:
             change = _md(f.message) + (f" *(suppressed: {_md(f.reason)})*" if f.suppressed else "")
             lines.append(f"| {mark} | `{f.location}` | `{f.rule}` | {change} |")
         lines.append("")
-    if broken:
+    if broken and _is_lint(report):
+        lines.append(
+            "Fix the contract, or if the style is intended add "
+            "`// protoforge:allow-lint RULE_ID -- reason` to the element."
+        )
+        lines.append("")
+    elif broken:
         lines.append(
             "If a break is intended, add `// protoforge:allow-breaking RULE_ID -- reason` "
             "to the element, or bump the major version of the package."

@@ -8,6 +8,9 @@ one on the `package` statement the whole file). Several IDs may be separated by 
 category (FILE, PACKAGE, WIRE_JSON, WIRE) stands for all its rules. The reason after ` -- ` is
 mandatory: a suppression without one, or with an unknown rule ID, is an input error (exit 2).
 Suppressed findings stay in every report, marked with their reason.
+
+`protoforge lint` uses the same machinery with `// protoforge:allow-lint RULE -- reason`
+(`LINT`: buf's lint rules and categories).
 """
 
 from __future__ import annotations
@@ -22,11 +25,32 @@ from protoforge.breaking.findings import DIRECTIVE, Finding
 from protoforge.errors import Diagnostic, ProtoforgeError
 from protoforge.source.descriptors import Span
 
-_PATTERN = re.compile(
-    r"protoforge:allow-breaking\b(?P<rules>[^\n]*?)(?:\s--(?P<reason>[^\n]*))?$", re.MULTILINE
-)
 WHOLE_FILE = Span(1, 1, 1 << 30, 1 << 30)
-_CATEGORIES = ("FILE", "PACKAGE", "WIRE_JSON", "WIRE", "CSR")
+
+
+class Directive(NamedTuple):
+    """One kind of suppression comment: its marker, what a reason justifies, the rule
+    categories it may name besides rule IDs, and where the rule IDs are listed."""
+
+    marker: str
+    justifies: str
+    categories: tuple[str, ...]
+    rules_command: str
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(
+            re.escape(self.marker) + r"\b(?P<rules>[^\n]*?)(?:\s--(?P<reason>[^\n]*))?$",
+            re.MULTILINE,
+        )
+
+
+BREAKING = Directive(
+    DIRECTIVE,
+    "why this break is acceptable",
+    ("FILE", "PACKAGE", "WIRE_JSON", "WIRE", "CSR"),
+    "buf config ls-breaking-rules --version v2",
+)
 
 
 class SuppressionError(ProtoforgeError):
@@ -46,6 +70,7 @@ def collect(
     names: frozenset[str],
     display: Callable[[str], str],
     known_rules: Callable[[], Mapping[str, tuple[str, ...]]],
+    directive: Directive = BREAKING,
 ) -> list[Suppression]:
     """Every suppression in the current contracts. `known_rules` maps rule ID -> categories (asked
     only when a suppression exists, since it runs buf)."""
@@ -54,13 +79,14 @@ def collect(
     found: list[Suppression] = []
     problems: list[Diagnostic] = []
     catalog: Mapping[str, tuple[str, ...]] | None = None
+    marker, pattern = directive.marker, directive.pattern
     for proto_file in load_set(current_set).file:
         if proto_file.name not in names:
             continue
         for declaration in declarations(proto_file):
-            if DIRECTIVE not in declaration.comments:
+            if marker not in declaration.comments:
                 continue
-            for match in _PATTERN.finditer(declaration.comments):
+            for match in pattern.finditer(declaration.comments):
                 where = Diagnostic(
                     display(proto_file.name),
                     declaration.span.start_line,
@@ -71,25 +97,25 @@ def collect(
                 rules = tuple(r for r in re.split(r"[\s,]+", match["rules"].strip()) if r)
                 reason = (match["reason"] or "").strip()
                 if not rules:
-                    problems.append(replace(where, message=f"{DIRECTIVE} names no rule ID"))
+                    problems.append(replace(where, message=f"{marker} names no rule ID"))
                     continue
                 if not reason:
                     problems.append(
                         replace(
                             where,
-                            message=f"{DIRECTIVE} {','.join(rules)} on {declaration.name} has no "
-                            "reason: write `-- why this break is acceptable`",
+                            message=f"{marker} {','.join(rules)} on {declaration.name} has no "
+                            f"reason: write `-- {directive.justifies}`",
                         )
                     )
                     continue
                 catalog = catalog if catalog is not None else known_rules()
-                unknown = [r for r in rules if r not in catalog and r not in _CATEGORIES]
+                unknown = [r for r in rules if r not in catalog and r not in directive.categories]
                 if unknown:
                     problems.append(
                         replace(
                             where,
-                            message=f"{DIRECTIVE}: unknown rule ID {unknown[0]!r} "
-                            "(see `buf config ls-breaking-rules --version v2`)",
+                            message=f"{marker}: unknown rule ID {unknown[0]!r} "
+                            f"(see `{directive.rules_command}`)",
                         )
                     )
                     continue
@@ -100,7 +126,7 @@ def collect(
         raise SuppressionError(
             f"{len(problems)} invalid suppression comment{'s' * (len(problems) != 1)}",
             diagnostics=tuple(sorted(problems)),
-            hint=f"the syntax is `// {DIRECTIVE} RULE_ID -- reason`",
+            hint=f"the syntax is `// {marker} RULE_ID -- reason`",
         )
     return found
 

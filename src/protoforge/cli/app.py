@@ -1,5 +1,5 @@
 """The typer application: the root callback and one `register` call per command module. Each
-command lives in its own module (gen, init, breaking) and depends only on `_common`, so the
+command lives in its own module (gen, init, breaking, lint) and depends only on `_common`, so the
 command modules cannot import each other."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from protoforge import __version__
-from protoforge.cli import breaking, gen, init
+from protoforge.cli import breaking, gen, init, lint
 from protoforge.cli._common import report_interrupt
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ def root(
 gen.register(app)
 init.register(app)
 breaking.register(app)  # check-breaking, snapshot, diff
+lint.register(app)  # lint, format
 
 
 def main() -> NoReturn:
