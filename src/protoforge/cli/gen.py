@@ -94,9 +94,9 @@ def gen(
         if not quiet:
             report(outcome, verbose=verbose, diff=diff, dry=not writes)
             elapsed = time.perf_counter() - started
-            typer.echo(summary(outcome, elapsed, dry=not writes), err=check)
-            for line in skipped_lines(outcome):
+            for line in skipped_lines(outcome):  # before the summary, which stays last
                 typer.echo(line, err=check)
+            typer.echo(summary(outcome, elapsed, dry=not writes), err=check)
         if check and outcome.stale:
             err(
                 f"protoforge: {len(outcome.stale)} generated file(s) are stale; "
