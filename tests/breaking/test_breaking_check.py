@@ -397,3 +397,58 @@ def test_imports_only_installed_distributions_provide(tmp_path: Path) -> None:
     broken = check(base, "--against", "main")
     assert broken.code == 2
     assert broken.stderr.count(f'{SHOWN}:9:1: error: Expected ";"') == 1, broken.stderr
+
+
+OUTSIDE = {
+    "proto/a/v1/a.proto": (
+        'syntax = "proto3";\npackage a.v1;\nimport "other/v1/b.proto";\n'
+        "message A { other.v1.B b = 1; }\n"
+    ),
+    "vendor/other/v1/b.proto": 'syntax = "proto3";\npackage other.v1;\nmessage B {}\n',
+}
+
+
+def test_imports_outside_the_roots_get_gens_hint_on_both_sides(tmp_path: Path) -> None:
+    """Harm: gen said where the imported file is and which root to add, check-breaking only
+    said "is the imported file under one of them?" for the same contracts."""
+    config = {"protoforge.toml": 'proto_roots = ["proto"]\nout = "gen"\n'}
+    project = tmp_path / "project"
+    write_files(project, {**OUTSIDE, **config})
+    baseline = tmp_path / "baseline"
+    write_files(baseline, {**OUTSIDE, **config})
+    hint = (
+        "hint: other/v1/b.proto exists at vendor/other/v1/b.proto, outside every proto root; "
+        "add 'vendor' to proto_roots"
+    )
+    gen = run_cli("gen", cwd=project)
+    assert gen.code == 2 and hint in gen.stderr, gen.output
+
+    (baseline / "protoforge.toml").write_text('proto_roots = ["proto", "vendor"]\nout = "gen"\n')
+    current_side = check(project, "--against", str(baseline))
+    assert current_side.code == 2, current_side.output
+    assert "the current contracts do not compile" in current_side.stderr
+    assert hint in current_side.stderr
+
+    (project / "protoforge.toml").write_text('proto_roots = ["proto", "vendor"]\nout = "gen"\n')
+    (baseline / "protoforge.toml").write_text(config["protoforge.toml"])
+    baseline_side = check(project, "--against", str(baseline))
+    assert baseline_side.code == 2, baseline_side.output
+    assert "the baseline (directory" in baseline_side.stderr
+    found = baseline / "vendor" / "other" / "v1" / "b.proto"
+    assert f"other/v1/b.proto exists at {found}, outside every proto root" in baseline_side.stderr
+    assert "fix the baseline or choose another one with --against" in baseline_side.stderr
+
+
+def test_a_git_baseline_with_an_import_outside_its_roots_names_them(tmp_path: Path) -> None:
+    config = {"protoforge.toml": 'proto_roots = ["proto"]\nout = "gen"\n'}
+    base = tmp_path / "repo"
+    write_files(base, {**OUTSIDE, **config})
+    git(base, "init", "-q")
+    git(base, "add", ".")
+    git(base, "commit", "-qm", "v1")
+    (base / "protoforge.toml").write_text('proto_roots = ["proto", "vendor"]\nout = "gen"\n')
+    result = check(base, "--against", "main")
+    assert result.code == 2, result.output
+    assert "the baseline (git ref main" in result.stderr
+    assert "imports are resolved against proto_roots (main:proto/)" in result.stderr
+    assert "protoforge-baseline-" not in result.output  # no temporary path

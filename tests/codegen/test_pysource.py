@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protoforge.codegen.pysource import Imports, fit
+from protoforge.codegen.pysource import LINE_LENGTH, Imports, docstring, fit
 
 
 def local_to(*modules: str) -> Imports:
@@ -88,3 +88,46 @@ def test_fit_keeps_short_brackets_on_one_line_and_splits_long_ones_as_ruff_does(
         fit(8, "x: Iterator[", [long], "],")
         == f"        x: Iterator[\n            {long}\n        ],"
     )
+
+
+COMMENT = """Returns the feature at a
+point, or an unnamed
+feature when none is there.
+
+A second paragraph,
+broken by hand
+too.
+Example:
+  stub.GetFeature(
+      point)
+- a bullet that stays
+  as written
+- another
+```
+keep   this
+as is
+```
+| a | table |"""
+
+
+def test_comment_docstrings_refill_prose_and_keep_code_and_lists() -> None:
+    """Harm: docstrings kept the comments' hand-made line breaks (ragged at any width)."""
+    text = docstring(COMMENT, 8, reflow=True)
+    body = [line.removeprefix(" " * 8) for line in text.splitlines()]
+    assert body[:3] == [
+        '"""Returns the feature at a point, or an unnamed feature when none is there.',
+        "",
+        "A second paragraph, broken by hand too. Example:",
+    ]
+    kept = COMMENT.split("Example:\n", 1)[1].splitlines()
+    assert body[3 : 3 + len(kept)] == kept
+    assert body[-1] == '"""'
+
+
+def test_refilled_prose_fits_the_line_length() -> None:
+    long = "\n".join(["word " * 7] * 30)
+    text = docstring(long, 8, reflow=True)
+    lines = text.splitlines()
+    assert all(len(line) <= LINE_LENGTH for line in lines)
+    assert len(lines) < 30 and "word word" in lines[1]
+    assert docstring(long, 8) != text  # without reflow (protoforge's own texts) lines are kept

@@ -268,3 +268,65 @@ def test_same_size_edit_with_restored_mtime_is_still_seen(tmp_path: Path) -> Non
     module = contract.stem + "_pb2.pyi"
     regenerated = next(content for name, content in tree.items() if name.endswith(module))
     assert b"ix: _builtins.str" in regenerated
+
+
+SERVICE = "service Svc {{ rpc Call({m}) returns ({m}); }}\n"
+
+
+def _contract(message: str, *, service: bool) -> str:
+    text = f'syntax = "proto3";\npackage p.v1;\nmessage {message} {{ string id = 1; }}\n'
+    return text + (SERVICE.format(m=message) if service else "")
+
+
+def grpc_modules(tree: dict[str, bytes]) -> set[str]:
+    return {name for name in tree if "_pb2_grpc" in name}
+
+
+def test_a_contract_gains_and_loses_its_grpc_module_with_its_service(tmp_path: Path) -> None:
+    """Harm: every contract got a `_pb2_grpc` pair that holds nothing but `import grpc`. Only
+    contracts that declare a service get one, and an incremental gen adds or removes it when
+    the service appears or goes, exactly as a clean gen would."""
+    project = tmp_path / "project"
+    (project / "proto" / "p" / "v1").mkdir(parents=True)
+    a, b = project / "proto/p/v1/a.proto", project / "proto/p/v1/b.proto"
+    a.write_text(_contract("A", service=True))
+    b.write_text(_contract("B", service=False))
+    (project / "protoforge.toml").write_text(BASE_CONFIG)
+    status, tree = run_gen(project, use_cache=True)
+    assert status == "ok"
+    assert grpc_modules(tree) == {"p/v1/a_pb2_grpc.py", "p/v1/a_pb2_grpc.pyi"}
+
+    b.write_text(_contract("B", service=True))
+    a.write_text(_contract("A", service=False))
+    status, tree = run_gen(project, use_cache=True)
+    assert status == "ok"
+    assert grpc_modules(tree) == {"p/v1/b_pb2_grpc.py", "p/v1/b_pb2_grpc.pyi"}
+    assert tree == run_gen(fresh_copy(project, tmp_path / "clean"), use_cache=False)[1]
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_grpc_modules_of_service_less_contracts_from_an_older_gen_are_removed(
+    tmp_path: Path, use_cache: bool
+) -> None:
+    """An older protoforge wrote `_pb2_grpc` modules for every contract, with the header: the
+    first gen of this version (its cache's global key differs, or no cache) removes them."""
+    import json
+
+    from protoforge.output.ownership import header
+
+    project = tmp_path
+    (project / "proto" / "p" / "v1").mkdir(parents=True)
+    (project / "proto/p/v1/b.proto").write_text(_contract("B", service=False))
+    (project / "protoforge.toml").write_text(BASE_CONFIG)
+    assert run_gen(project, use_cache=True)[0] == "ok"
+    for suffix in (".py", ".pyi"):
+        old = project / "gen/p/v1" / f"b_pb2_grpc{suffix}"
+        old.write_text(header("p/v1/b.proto") + "import grpc\n")
+    state_file = project / ".protoforge-cache" / "gen-state.json"
+    state = json.loads(state_file.read_text())
+    state["global_key"] = "written by an older protoforge"
+    state_file.write_text(json.dumps(state))
+
+    status, tree = run_gen(project, use_cache=use_cache)
+    assert status == "ok"
+    assert grpc_modules(tree) == set()

@@ -330,4 +330,79 @@ def test_sharded_compile_matches_single_process(tmp_path: Path) -> None:
         assert result.code == 0, result.output
         trees.append(snapshot_tree(project / "gen"))
     assert trees[0] == trees[1]
-    assert len(trees[0]) == 140 * 4 + 3  # four outputs per contract + 2 __init__ + py.typed
+    # `_pb2.py`/`.pyi` per contract (no services: no `_pb2_grpc`) + 2 __init__ + py.typed
+    assert len(trees[0]) == 140 * 2 + 3
+
+
+def _services(count: int) -> dict[str, str]:
+    return {
+        f"svc/v1/s{i}.proto": (
+            f'syntax = "proto3";\npackage svc.v1;\nmessage M{i} {{}}\n'
+            f"service S{i} {{ rpc Call(M{i}) returns (M{i}); }}\n"
+        )
+        for i in range(count)
+    }
+
+
+def test_default_output_says_what_was_skipped_and_why(tmp_path: Path) -> None:
+    """Harm: the summary said "4 skipped" and nothing else without -v: the user could not tell
+    which files gen left alone or why. The first few paths and the reason are named in one line,
+    the rest only counted (a big tree has thousands of scaffolds)."""
+    project = make_project(
+        tmp_path, _services(4), config='proto_roots = ["proto"]\nout = "gen"\npackage = "api"\n'
+    )
+    assert run_cli("gen", cwd=project).code == 0
+    init = project / "gen" / "api" / "__init__.py"
+    init.write_text("VERSION = '1'\n")  # the user's own package __init__, no header
+
+    for args in (("gen",), ("gen", "--no-cache"), ("gen", "--check")):
+        result = run_cli(*args, cwd=project)
+        assert result.code == 0, result.output
+        lines = [line for line in result.output.splitlines() if "skipped 4:" in line]
+        assert len(lines) == 1, result.output
+        assert "user-owned, exists already (written only if absent)" in lines[0]
+        scaffolds = [f"svc_v1_s{i}_impl.py" for i in range(4)]
+        assert all(name in lines[0] for name in scaffolds[:3]), lines[0]
+        assert scaffolds[3] not in lines[0] and lines[0].endswith("and 1 more")
+        assert "skipped 1: package __init__.py without protoforge's header" in result.output
+        assert "gen/api/__init__.py" in result.output
+
+
+def test_diff_headers_name_the_paths_of_the_status_lines(tmp_path: Path) -> None:
+    """Harm: `--dry-run --diff` printed `a/shop/v1/cart_pb2.pyi` (relative to `out`) under
+    `would be updated  gen/shop/v1/cart_pb2.pyi`: two names for one file, and the diff could
+    not be applied from where the status lines are valid."""
+    project = make_project(tmp_path, SMALL)
+    assert run_cli("gen", cwd=project).code == 0
+    edited = project / "gen" / "shop" / "v1" / "cart_pb2.pyi"
+    edited.write_text(edited.read_text() + "# hand edit\n")
+    result = run_cli("gen", "--dry-run", "--diff", cwd=project)
+    assert result.code == 0, result.output
+    assert re.search(r"would be updated +gen/shop/v1/cart_pb2\.pyi\n", result.stderr)
+    assert "--- a/gen/shop/v1/cart_pb2.pyi\n+++ b/gen/shop/v1/cart_pb2.pyi\n" in result.stderr
+
+
+def test_an_empty_proto_root_is_an_error_that_names_the_roots(tmp_path: Path) -> None:
+    """Harm: a mistyped root made gen succeed silently (and remove the whole generated tree as
+    stale). It exits 2, says which roots held nothing, and leaves the disk as it was."""
+    project = make_project(tmp_path, SMALL)
+    assert run_cli("gen", cwd=project).code == 0
+    (project / "empty").mkdir()
+    (project / "protoforge.toml").write_text('proto_roots = ["empty"]\nout = "gen"\n')
+    before = snapshot_tree(project)
+    for args in (("gen",), ("gen", "--check"), ("gen", "--dry-run")):
+        result = run_cli(*args, cwd=project)
+        assert result.code == 2, result.output
+        assert "no contracts (*.proto files) found under proto_roots: empty" in result.stderr
+        assert "Traceback" not in result.output
+    assert snapshot_tree(project) == before
+
+
+def test_excludes_that_remove_every_contract_say_so(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path, SMALL, config='proto_roots = ["proto"]\nout = "gen"\nexclude = ["shop/*"]\n'
+    )
+    result = run_cli("gen", "--check", cwd=project)
+    assert result.code == 2, result.output
+    assert "exclude ('shop/*') removes all 2 contract(s) found under proto" in result.stderr
+    assert not (project / "gen").exists()

@@ -30,11 +30,13 @@ def compile_descriptor_set(
     jobs: int = 0,
     *,
     source_info: bool = True,
+    project_dir: Path | None = None,
 ) -> bytes:
     """A FileDescriptorSet (imports included) of `contracts`; CompileError with protoc's
     diagnostics, located in the project's files, as `compile_contracts` raises it. Without
     `source_info` (the baseline side: buf places every finding in the current image) the set is
-    smaller and quicker for protoc to write and for buf to read."""
+    smaller and quicker for protoc to write and for buf to read. `project_dir` is where the
+    missing-import hint looks for an imported file outside every root (as gen's does)."""
     if not contracts:
         return b""
     import grpc_tools
@@ -48,6 +50,7 @@ def compile_descriptor_set(
             roots,
             python=False,
             jobs=jobs,
+            project_dir=project_dir,
             descriptor_set_in=_installed(contracts, roots, well_known_types),
         ).descriptor_set
     # Imports that only installed distributions provide (google/api/annotations.proto with
@@ -73,7 +76,7 @@ def compile_descriptor_set(
     raise CompileError(
         f"protoc rejected the contracts ({len(located)} error{'s' * (len(located) != 1)})",
         diagnostics=located,
-        hint=hint_for(located, roots, None),
+        hint=hint_for(located, roots, project_dir),
     )
 
 

@@ -87,7 +87,7 @@ def compile_current_subset(config: Config, contracts: tuple[ContractFile, ...]) 
 
     try:
         roots = (*config.proto_roots, *config.dependency_roots)
-        data = compile_descriptor_set(contracts, roots, config.jobs)
+        data = compile_descriptor_set(contracts, roots, config.jobs, project_dir=config.project_dir)
     except CompileError as exc:
         raise CompileError(
             f"the current contracts do not compile: {exc.message}",
@@ -106,7 +106,10 @@ def resolve_baseline(spec: str, config: Config) -> Side:
         if not directory.is_dir():
             raise BaselineError(f"baseline directory not found: {value}")
         roots, exclude = baseline_layout(directory, config)
-        return _compile_tree(replace(config, exclude=exclude), roots, f"directory {value}", None)
+        label = f"directory {value}"
+        return _compile_tree(
+            replace(config, exclude=exclude), roots, label, None, directory=directory
+        )
     return _git(value, config)
 
 
@@ -163,6 +166,8 @@ def _compile_tree(
     label: str,
     cache_key: str | None,
     shown_roots: dict[Path, str] | None = None,
+    *,
+    directory: Path | None = None,
 ) -> Side:
     """Compile the contracts below `roots` with the current config's exclude globs. Diagnostics
     of a materialised git tree are shown as `REF:path:line:col` instead of a temporary path."""
@@ -174,7 +179,7 @@ def _compile_tree(
     for contract in contracts:
         where = f"{shown[contract.root]}{contract.name}" if contract.root in shown else None
         check_utf8(where or contract.display, contract.path.read_bytes(), f"the baseline ({label})")
-    data = compile_baseline(contracts, existing, label, config.jobs, shown_roots)
+    data = compile_baseline(contracts, existing, label, config.jobs, shown_roots, directory)
     root_of = {c.name: roots.index(c.root) for c in contracts}
     return Side(label, data, frozenset(c.name for c in contracts), cache_key, root_of)
 
@@ -211,8 +216,11 @@ def compile_baseline(
     label: str,
     jobs: int,
     shown_roots: dict[Path, str] | None = None,
+    directory: Path | None = None,
 ) -> bytes:
-    """Compile (some of) the baseline's contracts; errors name the baseline."""
+    """Compile (some of) the baseline's contracts; errors name the baseline, and an import
+    outside its roots gets gen's hint (`directory`, a baseline directory's project, is searched
+    for the imported file)."""
     from protoforge.breaking.inprocess import compile_descriptor_set
 
     try:
@@ -224,8 +232,14 @@ def compile_baseline(
             Diagnostic(rename.get(d.path, d.path), d.line, d.column, d.severity, d.message)
             for d in exc.diagnostics
         )
+        from protoforge.source.diagnostics import hint_for
+
+        imports = hint_for(
+            exc.diagnostics, roots, directory, lambda path: shown.get(path, display_path(path))
+        )
+        advice = "fix the baseline or choose another one with --against"
         raise CompileError(
             f"the baseline ({label}) does not compile: {exc.message}",
             diagnostics=diagnostics,
-            hint="fix the baseline or choose another one with --against",
+            hint=f"{imports}; else {advice}" if imports else advice,
         ) from None

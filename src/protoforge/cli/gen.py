@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,7 +22,6 @@ from protoforge.cli._common import (
 from protoforge.errors import ExitCode
 
 if TYPE_CHECKING:
-    from protoforge.config import Config
     from protoforge.output.plan import Outcome
 
 
@@ -92,8 +92,10 @@ def gen(
             if writes:
                 write(settings, plan, outcome)
         if not quiet:
-            report(outcome, settings, verbose=verbose, diff=diff, dry=not writes)
+            report(outcome, verbose=verbose, diff=diff, dry=not writes)
             elapsed = time.perf_counter() - started
+            for line in skipped_lines(outcome):  # before the summary, which stays last
+                typer.echo(line, err=check)
             typer.echo(summary(outcome, elapsed, dry=not writes), err=check)
         if check and outcome.stale:
             err(
@@ -137,7 +139,7 @@ def compile_progress(*, quiet: bool) -> Iterator[Callable[[int, int], None] | No
         yield update
 
 
-def report(outcome: Outcome, settings: Config, *, verbose: bool, diff: bool, dry: bool) -> None:
+def report(outcome: Outcome, *, verbose: bool, diff: bool, dry: bool) -> None:
     from protoforge.output.plan import Status, unified_diff
     from protoforge.paths import display_path
 
@@ -148,9 +150,11 @@ def report(outcome: Outcome, settings: Config, *, verbose: bool, diff: bool, dry
             continue
         stream_err = dry  # in --check/--dry-run mode the report is diagnostics, not output
         label = f"{verb}{change.status.value}"
-        typer.echo(f"  {label:<20} {display_path(change.path)}", err=stream_err)
+        shown = display_path(change.path)
+        typer.echo(f"  {label:<20} {shown}", err=stream_err)
         if diff and change.is_change:
-            typer.echo(unified_diff(change, settings.out), nl=False, err=stream_err)
+            # The same path in the diff headers as in the status line above it.
+            typer.echo(unified_diff(change, Path(shown).as_posix()), nl=False, err=stream_err)
 
 
 def summary(outcome: Outcome, elapsed: float, *, dry: bool) -> str:
@@ -159,3 +163,18 @@ def summary(outcome: Outcome, elapsed: float, *, dry: bool) -> str:
     counts = ", ".join(f"{outcome.count(s)} {s.value}" for s in Status)
     prefix = "gen (dry run)" if dry else "gen"
     return f"{prefix}: {counts} in {elapsed:.2f}s"
+
+
+SKIPPED_SHOWN = 3  # paths named per reason; the rest are counted (`-v` lists them all)
+
+
+def skipped_lines(outcome: Outcome) -> list[str]:
+    """One line per reason files were skipped: how many, why, and the first few paths."""
+    from protoforge.paths import display_path
+
+    lines = []
+    for reason, names in outcome.skipped_by_reason().items():
+        shown = ", ".join(display_path(Path(name)) for name in names[:SKIPPED_SHOWN])
+        more = f", and {len(names) - SKIPPED_SHOWN} more" if len(names) > SKIPPED_SHOWN else ""
+        lines.append(f"  skipped {len(names)}: {reason}: {shown}{more}")
+    return lines

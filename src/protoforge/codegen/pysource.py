@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Iterable
@@ -256,13 +257,16 @@ def fit_union(indent: int, head: str, members: list[str], tail: str) -> str:
     return f"{pad}{head}{members[0]}{rest}{tail}"
 
 
-def docstring(text: str, indent: int) -> str:
+def docstring(text: str, indent: int, *, reflow: bool = False) -> str:
     """A docstring statement, indented, formatted the way `ruff format` formats it, and wrapped
-    to the line length. "" for no text."""
+    to the line length. "" for no text. `reflow`: the text is a contract's comment, whose
+    paragraphs are refilled to the width (see `reflow_comment`)."""
     if not text.strip():
         return ""
     pad = " " * indent
     width = LINE_LENGTH - indent
+    if reflow:
+        text = reflow_comment(text, width - 6)
     lines: list[str] = []
     for raw in text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').split("\n"):
         line = raw.rstrip()
@@ -283,6 +287,54 @@ def docstring(text: str, indent: int) -> str:
         return f'{pad}"""{lines[0]}"""\n'
     body = "\n".join(f"{pad}{line}" if line else "" for line in lines[1:])
     return f'{pad}"""{lines[0]}\n{body}\n{pad}"""\n'
+
+
+_BULLET = re.compile(r"([-*+\u2022]|\d+[.)])\s")
+_FENCE = ("```", "~~~")
+
+
+def reflow_comment(text: str, width: int) -> str:
+    """A proto comment with its prose refilled to `width`: comments are wrapped by hand, at
+    whatever width the author's editor had, and keeping those breaks gives ragged docstrings.
+    Paragraphs stay separated by their blank lines. Kept exactly as written: indented lines
+    (code, continuations), bullets and numbered items with the lines that follow them in the
+    same paragraph, fenced blocks, and lines starting with `|`, `#` or `>` (tables, headings,
+    quotes)."""
+    out: list[str] = []
+    prose: list[str] = []
+    kept_block = False  # the paragraph so far ends with a line kept as written
+    fenced = False
+
+    def flush() -> None:
+        if prose:
+            out.extend(
+                textwrap.wrap(
+                    " ".join(prose), width, break_long_words=False, break_on_hyphens=False
+                )
+            )
+            prose.clear()
+
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(_FENCE):
+            flush()
+            fenced = not fenced
+            out.append(line)
+            kept_block = True
+        elif fenced:
+            out.append(line)
+        elif not stripped:
+            flush()
+            out.append("")
+            kept_block = False
+        elif kept_block or line[0].isspace() or _BULLET.match(line) or line[0] in "|#>":
+            flush()
+            out.append(line)
+            kept_block = True
+        else:
+            prose.append(stripped)
+    flush()
+    return "\n".join(out)
 
 
 def py_literal(value: Any, indent: int = 0) -> str:

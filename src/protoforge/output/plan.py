@@ -52,6 +52,15 @@ class Status(Enum):
     SKIPPED = "skipped"  # a user-owned file that exists already
 
 
+# Why a file was skipped, by the owner the plan gave it: a user-owned file (an implementation
+# scaffold) is written only if absent; a generated path is skipped only for a package
+# `__init__.py` the user wrote (no protoforge header).
+SKIP_REASONS = {
+    Owner.USER: "user-owned, exists already (written only if absent)",
+    Owner.GENERATED: "package __init__.py without protoforge's header (yours, left as is)",
+}
+
+
 @dataclass(frozen=True)
 class GeneratedFile:
     content: bytes
@@ -118,6 +127,18 @@ class Outcome:
             )
             for name, owner in sorted(self.kept.items())
         ]
+
+    def skipped_by_reason(self) -> dict[str, list[str]]:
+        """The skipped files (listed and kept), sorted, per reason they were left alone."""
+        reasons: dict[str, list[str]] = {}
+        for change in self.changes:
+            if change.status is Status.SKIPPED:
+                reason = SKIP_REASONS[change.owner]
+                reasons.setdefault(reason, []).append(str(change.path))
+        kept_user = [name for name, owner in self.kept.items() if owner is Owner.USER]
+        if kept_user:
+            reasons.setdefault(SKIP_REASONS[Owner.USER], []).extend(kept_user)
+        return {reason: sorted(names) for reason, names in reasons.items()}
 
     @property
     def stale(self) -> list[FileChange]:
@@ -416,12 +437,9 @@ def _remove_empty_dirs(directories: Iterable[Path], managed_dirs: tuple[Path, ..
             current = current.parent
 
 
-def unified_diff(change: FileChange, base: Path) -> str:
+def unified_diff(change: FileChange, name: str) -> str:
+    """The change as a unified diff whose headers name the file `name` (the caller passes the
+    path it shows in its status lines, so that both agree)."""
     old = (change.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
     new = (change.new or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    name = (
-        change.path.relative_to(base).as_posix()
-        if change.path.is_relative_to(base)
-        else str(change.path)
-    )
     return "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))

@@ -11,7 +11,7 @@ from protoforge.errors import CompileError, Diagnostic, ProtoforgeError
 from protoforge.naming import check_distinct_modules, check_importable, check_top_level, pb2_module
 from protoforge.paths import display_path
 from protoforge.source import provided
-from protoforge.source.discover import ContractFile, discover
+from protoforge.source.discover import ContractFile, discover, nothing_found
 from protoforge.source.protoc import (
     CompileResult,
     Progress,
@@ -27,6 +27,8 @@ def contracts_to_generate(
     distributions provide (compiled against, never generated). Every module path gen will write
     is judged here, before anything runs."""
     found = discover(config)
+    if not found:
+        raise nothing_found(config)
     names, copies = provided.split_provided([(c.name, c.display) for c in found], config.package)
     keep = set(names)
     contracts = tuple(c for c in found if c.name in keep)

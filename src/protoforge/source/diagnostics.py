@@ -5,7 +5,7 @@ and a hint for the commonest mistake (an import outside every proto root). Share
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from protoforge.errors import Diagnostic
@@ -65,15 +65,20 @@ def relocate(
 
 
 def hint_for(
-    diagnostics: tuple[Diagnostic, ...], roots: Sequence[Path], project_dir: Path | None
+    diagnostics: tuple[Diagnostic, ...],
+    roots: Sequence[Path],
+    project_dir: Path | None,
+    shown: Callable[[Path], str] = display_path,
 ) -> str | None:
-    """What to do about an import protoc could not find (None for any other error)."""
+    """What to do about an import protoc could not find (None for any other error).
+    `project_dir` is searched for the file when it exists outside every root; `shown` names
+    paths (check-breaking's git baselines name a temporary checkout `REF:path`)."""
     missing = [d.path for d in diagnostics if d.message == "File not found."]
     if not missing and not any("was not found" in d.message for d in diagnostics):
         return None
-    shown = ", ".join(display_path(root) for root in roots)
+    roots_shown = ", ".join(shown(root) for root in roots)
     hint = (
-        f"imports are resolved against proto_roots ({shown}) and the well-known types; "
+        f"imports are resolved against proto_roots ({roots_shown}) and the well-known types; "
         "is the imported file under one of them?"
     )
     # Say where the file is when it exists outside every root: the usual cause.
@@ -81,7 +86,7 @@ def hint_for(
         for candidate in sorted(project_dir.rglob(name)) if project_dir else ():
             root = Path(str(candidate)[: -len(name)])
             return (
-                f"{name} exists at {display_path(candidate)}, outside every proto root; "
-                f"add {display_path(root)!r} to proto_roots"
+                f"{name} exists at {shown(candidate)}, outside every proto root; "
+                f"add {shown(root)!r} to proto_roots"
             )
     return hint

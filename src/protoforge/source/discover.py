@@ -54,6 +54,28 @@ def discover(config: Config) -> tuple[ContractFile, ...]:
     return tuple(sorted(found.values()))
 
 
+def nothing_found(config: Config) -> ConfigError:
+    """The error for a config under whose roots gen finds no contract: which roots were
+    searched and, when `exclude` removed every contract found, that too. An empty tree is
+    refused rather than generated: it is nearly always a mistyped root or exclude, and
+    generating nothing would remove every file the last gen wrote."""
+    roots = ", ".join(display_path(root) for root in config.proto_roots) or "(none)"
+    total = sum(len(_proto_files(root)) for root in config.proto_roots)
+    where = display_path(config.config_path) if config.config_path else "protoforge"
+    if total:
+        patterns = ", ".join(repr(pattern) for pattern in config.exclude)
+        message = f"exclude ({patterns}) removes all {total} contract(s) found under {roots}"
+        hint = "narrow the `exclude` patterns (they match import paths, e.g. 'internal/*')"
+    else:
+        message = f"no contracts (*.proto files) found under proto_roots: {roots}"
+        hint = "point `proto_roots` at the directories that hold your .proto files"
+    return ConfigError(
+        "nothing to generate",
+        diagnostics=(Diagnostic(where, 0, 0, "error", message),),
+        hint=hint,
+    )
+
+
 def _proto_files(root: Path) -> list[tuple[str, Path]]:
     """(import path, file) of every *.proto below `root`. os.walk on strings: on trees of
     thousands of contracts pathlib's per-entry objects were most of a no-op gen's time."""

@@ -1,5 +1,7 @@
 """protoc's Python outputs (`_pb2.py`, `_pb2_grpc.py` and mypy-protobuf's `.pyi` for each):
-a header naming the contract, and imports rewritten under the `package` prefix."""
+a header naming the contract, and imports rewritten under the `package` prefix. A contract
+that declares no service gets no `_pb2_grpc` pair: protoc writes one that holds nothing but
+`import grpc`, which only adds a module to every package and a grpc import to type-check."""
 
 from __future__ import annotations
 
@@ -25,7 +27,11 @@ def python_package_files(
     files: dict[str, list[tuple[str, bytes]]] = {}
     for contract in contracts:
         outputs = files.setdefault(contract.name, [])
-        for module in (pb2_module(contract.name), pb2_grpc_module(contract.name)):
+        descriptor = result.file(contract.name)
+        modules = [pb2_module(contract.name)]
+        if descriptor is None or descriptor.service:  # None: the missing outputs say so below
+            modules.append(pb2_grpc_module(contract.name))
+        for module in modules:
             for suffix in (".py", ".pyi"):
                 relative = module.replace(".", "/") + suffix
                 content = result.outputs.get(relative)

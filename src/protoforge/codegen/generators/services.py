@@ -249,7 +249,7 @@ def _service_view(
         name=service.name,
         full_name=service.full_name,
         deprecated=service.deprecated,
-        docstring=docstring(service.comments, 4),
+        docstring=docstring(service.comments, 4, reflow=True),
         servicer_class=service.servicer_class,
         async_servicer_class=service.async_servicer_class,
         client_class=service.client_class,
@@ -274,7 +274,7 @@ def _method_view(service: Service, method: Method, aliases: dict[str, str]) -> M
         response_type=_type_expr(method.output, aliases),
         request_class=_runtime_expr(method.input, aliases),
         response_class=_runtime_expr(method.output, aliases),
-        docstring=docstring(method.comments, 8),
+        docstring=docstring(method.comments, 8, reflow=True),
     )
 
 

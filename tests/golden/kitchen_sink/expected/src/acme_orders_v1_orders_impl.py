@@ -31,7 +31,12 @@ class OrderService(orders_pf_server.OrderServiceServicer):
         request: orders_pb2.GetOrderRequest,
         context: grpc.ServicerContext,
     ) -> orders_pb2.Order:
-        """Fetch one order by id."""
+        """Fetch one order by id. The comment is wrapped by hand, raggedly, as comments are; the
+        docstring refills it.
+
+        Errors:
+        - NOT_FOUND when no order has that id
+        """
         # TODO: implement; the base method ends the call with UNIMPLEMENTED.
         return super().get_order(request, context)
 

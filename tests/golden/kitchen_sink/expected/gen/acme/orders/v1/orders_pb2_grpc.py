@@ -74,7 +74,12 @@ class OrderServiceServicer:
     """
 
     def GetOrder(self, request, context):
-        """Fetch one order by id.
+        """Fetch one order by id. The comment is wrapped
+        by hand, raggedly, as comments
+        are; the docstring refills it.
+
+        Errors:
+        - NOT_FOUND when no order has that id
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

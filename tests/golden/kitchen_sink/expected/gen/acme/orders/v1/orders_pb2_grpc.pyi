@@ -42,7 +42,13 @@ class OrderServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> OrderServiceAsyncStub: ...
     GetOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.Order]
-    """Fetch one order by id."""
+    """Fetch one order by id. The comment is wrapped
+    by hand, raggedly, as comments
+    are; the docstring refills it.
+
+    Errors:
+    - NOT_FOUND when no order has that id
+    """
     ListOrders: _grpc.UnaryStreamMultiCallable[_orders_pb2.ListOrdersRequest, _orders_pb2.Order]
     """Every order of a customer, as they are found."""
     ImportOrders: _grpc.StreamUnaryMultiCallable[_orders_pb2.Order, _orders_pb2.ImportSummary]
@@ -61,7 +67,13 @@ class OrderServiceAsyncStub(OrderServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
-    """Fetch one order by id."""
+    """Fetch one order by id. The comment is wrapped
+    by hand, raggedly, as comments
+    are; the docstring refills it.
+
+    Errors:
+    - NOT_FOUND when no order has that id
+    """
     ListOrders: _aio.UnaryStreamMultiCallable[_orders_pb2.ListOrdersRequest, _orders_pb2.Order]  # type: ignore[assignment]
     """Every order of a customer, as they are found."""
     ImportOrders: _aio.StreamUnaryMultiCallable[_orders_pb2.Order, _orders_pb2.ImportSummary]  # type: ignore[assignment]
@@ -83,7 +95,13 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _orders_pb2.GetOrderRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.Order, _abc.Awaitable[_orders_pb2.Order]]:
-        """Fetch one order by id."""
+        """Fetch one order by id. The comment is wrapped
+        by hand, raggedly, as comments
+        are; the docstring refills it.
+
+        Errors:
+        - NOT_FOUND when no order has that id
+        """
 
     @_abc_1.abstractmethod
     def ListOrders(

@@ -65,7 +65,12 @@ class OrderServiceClient(Client):
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
     ) -> orders_pb2.Order:
-        """Fetch one order by id."""
+        """Fetch one order by id. The comment is wrapped by hand, raggedly, as comments are; the
+        docstring refills it.
+
+        Errors:
+        - NOT_FOUND when no order has that id
+        """
         return self._pf_unary_unary(
             "/acme.orders.v1.OrderService/GetOrder",
             request,
@@ -192,7 +197,12 @@ class AsyncOrderServiceClient(AsyncClient):
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
     ) -> orders_pb2.Order:
-        """Fetch one order by id."""
+        """Fetch one order by id. The comment is wrapped by hand, raggedly, as comments are; the
+        docstring refills it.
+
+        Errors:
+        - NOT_FOUND when no order has that id
+        """
         return await self._pf_unary_unary(
             "/acme.orders.v1.OrderService/GetOrder",
             request,

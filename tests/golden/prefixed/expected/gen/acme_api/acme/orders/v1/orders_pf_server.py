@@ -30,7 +30,12 @@ class OrderServiceServicer(Servicer):
         request: orders_pb2.GetOrderRequest,
         context: grpc.ServicerContext,
     ) -> orders_pb2.Order:
-        """Fetch one order by id."""
+        """Fetch one order by id. The comment is wrapped by hand, raggedly, as comments are; the
+        docstring refills it.
+
+        Errors:
+        - NOT_FOUND when no order has that id
+        """
         _rt.unimplemented(context, "OrderService.GetOrder")
 
     def list_orders(
@@ -129,7 +134,12 @@ class AsyncOrderServiceServicer(AsyncServicer):
         request: orders_pb2.GetOrderRequest,
         context: grpc.aio.ServicerContext[orders_pb2.GetOrderRequest, orders_pb2.Order],
     ) -> orders_pb2.Order:
-        """Fetch one order by id."""
+        """Fetch one order by id. The comment is wrapped by hand, raggedly, as comments are; the
+        docstring refills it.
+
+        Errors:
+        - NOT_FOUND when no order has that id
+        """
         await _rt.unimplemented_async(context, "OrderService.GetOrder")
 
     def list_orders(
