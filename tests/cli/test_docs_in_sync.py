@@ -68,3 +68,22 @@ def test_documented_formats_are_exactly_the_choices(name: str) -> None:
     choices = {member.value for member in param.type_descriptor.annotation}  # the StrEnum
     (meaning,) = (m for cell, m in _table_rows(SECTIONS[name]).items() if "--format" in cell)
     assert set(re.findall(r"`([a-z]+)`", meaning)) == choices
+
+
+def test_the_configuration_reference_lists_exactly_the_accepted_keys() -> None:
+    """README's `## Configuration reference` table against the config schema: every key a
+    config may set (nested tables spelled `client.retry.x`, `targets.NAME.x`) is documented,
+    and every documented key is accepted."""
+    from protoforge.config.schema import CLIENT_KEYS, RETRY_KEYS, TARGET_KEYS, TOP_KEYS
+
+    accepted = {key for key in TOP_KEYS if key not in ("client", "targets")}
+    accepted |= {f"client.{key}" for key in CLIENT_KEYS if key != "retry"}
+    accepted |= {f"client.retry.{key}" for key in RETRY_KEYS}
+    accepted |= {f"targets.NAME.{key}" for key in TARGET_KEYS}
+    start = README.index("## Configuration reference")
+    section = README[start : README.index("\n## ", start + 1)]
+    documented = set(re.findall(r"^\| `([a-zA-Z_.]+)` \|", section, flags=re.M))
+    assert documented == accepted, (
+        f"undocumented {sorted(accepted - documented)}, "
+        f"documented but not accepted {sorted(documented - accepted)}"
+    )
