@@ -431,55 +431,26 @@ message GetResponse { string value = 1; }
 """
 
 
-def test_connect_get_for_no_side_effects_methods_only(tmp_path: Path) -> None:
-    (tmp_path / "proto/lookup/v1").mkdir(parents=True)
-    (tmp_path / "proto/lookup/v1/lookup.proto").write_text(LOOKUP)
-    generated = generate_project(tmp_path, package="web_get")
-    with on_sys_path(generated.out):
-        rt = importlib.import_module("web_get._protoforge_runtime")
-        server = importlib.import_module("web_get.lookup.v1.lookup_pf_server")
-        pb2 = importlib.import_module("web_get.lookup.v1.lookup_pb2")
-
-        class Lookup(server.LookupServicer):
-            def get(self, request: Any, context: Any) -> Any:
-                return pb2.GetResponse(value=f"value of {request.key}")
-
-        running = rt.start([Lookup()], "127.0.0.1:0", web_address="127.0.0.1:0")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", running.web_port, timeout=30)
-            message = base64.urlsafe_b64encode(pb2.GetRequest(key="k").SerializeToString())
-            query = f"connect=v1&encoding=proto&base64=1&message={message.decode()}"
-            connection.request("GET", f"/lookup.v1.Lookup/Get?{query}")
-            response = connection.getresponse()
-            assert response.status == 200
-            assert pb2.GetResponse.FromString(response.read()).value == "value of k"
-            json_query = "connect=v1&encoding=json&message=" + urllib.parse.quote('{"key":"j"}')
-            connection.request("GET", f"/lookup.v1.Lookup/Get?{json_query}")
-            response = connection.getresponse()
-            assert response.status == 200
-            assert json.loads(response.read()) == {"value": "value of j"}
-            connection.request("GET", f"/lookup.v1.Lookup/Put?{json_query}")
-            response = connection.getresponse()
-            assert response.status == 501
-            assert "NO_SIDE_EFFECTS" in json.loads(response.read())["message"]
-        finally:
-            running.shutdown(grace=1)
-
-
-def test_interceptors_error_details_and_health_apply_to_web_calls(tmp_path: Path) -> None:
-    """Web calls go through the gRPC server itself: its interceptors run, a status's
-    `google.rpc.Status` details reach a Connect client, and the health service answers."""
+@pytest.fixture(scope="module")
+def lookup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Any, Any]]:
+    """One in-process threaded server with a web endpoint for the tests below: (web port, the
+    contract's pb2 module, the BadRequest its Put method attaches). One server for both tests
+    on purpose: in this test process, a second threaded server's web endpoint, started after
+    the first had stopped and another tree had been generated in-process, had its connections
+    closed before the gateway ran (a fresh process starting two in turn works; not understood
+    yet, see the issue notes)."""
     import grpc
     from google.protobuf import any_pb2
     from google.rpc import error_details_pb2, status_pb2
 
-    (tmp_path / "proto/lookup/v1").mkdir(parents=True)
-    (tmp_path / "proto/lookup/v1/lookup.proto").write_text(LOOKUP)
-    generated = generate_project(tmp_path, package="web_rules")
+    project = tmp_path_factory.mktemp("lookup")
+    (project / "proto/lookup/v1").mkdir(parents=True)
+    (project / "proto/lookup/v1/lookup.proto").write_text(LOOKUP)
+    generated = generate_project(project, package="web_lookup")
     with on_sys_path(generated.out):
-        rt = importlib.import_module("web_rules._protoforge_runtime")
-        server = importlib.import_module("web_rules.lookup.v1.lookup_pf_server")
-
+        rt = importlib.import_module("web_lookup._protoforge_runtime")
+        server = importlib.import_module("web_lookup.lookup.v1.lookup_pf_server")
+        pb2 = importlib.import_module("web_lookup.lookup.v1.lookup_pb2")
         bad = error_details_pb2.BadRequest(
             field_violations=[error_details_pb2.BadRequest.FieldViolation(field="key")]
         )
@@ -488,6 +459,9 @@ def test_interceptors_error_details_and_health_apply_to_web_calls(tmp_path: Path
         status = status_pb2.Status(code=3, message="key is empty", details=[detail])
 
         class Lookup(server.LookupServicer):
+            def get(self, request: Any, context: Any) -> Any:
+                return pb2.GetResponse(value=f"value of {request.key}")
+
             def put(self, request: Any, context: Any) -> Any:
                 raise rt.InvalidArgument(
                     "key is empty",
@@ -508,24 +482,55 @@ def test_interceptors_error_details_and_health_apply_to_web_calls(tmp_path: Path
             [Lookup()], "127.0.0.1:0", interceptors=[Deny()], web_address="127.0.0.1:0"
         )
         try:
-            url = f"http://127.0.0.1:{running.web_port}"
-            json_headers = {"content-type": "application/json"}
-            response = post(url, "/lookup.v1.Lookup/Put", b"{}", json_headers)
-            assert response.status == 400
-            error = json.loads(response.read())
-            assert error["code"] == "invalid_argument"
-            assert error["message"] == "key is empty"
-            (sent,) = error["details"]
-            assert sent["type"] == "google.rpc.BadRequest"
-            value = base64.b64decode(sent["value"] + "=" * (-len(sent["value"]) % 4))
-            assert error_details_pb2.BadRequest.FromString(value) == bad
-
-            denied = post(url, "/lookup.v1.Lookup/Put", b"{}", {**json_headers, "x-deny": "yes"})
-            assert denied.status == 403
-            assert json.loads(denied.read())["message"] == "denied by the interceptor"
-
-            health = post(url, "/grpc.health.v1.Health/Check", b"{}", json_headers)
-            assert health.status == 200
-            assert json.loads(health.read()) == {"status": "SERVING"}
+            yield running.web_port, pb2, bad
         finally:
             running.shutdown(grace=1)
+
+
+def test_connect_get_for_no_side_effects_methods_only(lookup: tuple[int, Any, Any]) -> None:
+    web_port, pb2, _ = lookup
+    connection = http.client.HTTPConnection("127.0.0.1", web_port, timeout=30)
+    message = base64.urlsafe_b64encode(pb2.GetRequest(key="k").SerializeToString())
+    query = f"connect=v1&encoding=proto&base64=1&message={message.decode()}"
+    connection.request("GET", f"/lookup.v1.Lookup/Get?{query}")
+    response = connection.getresponse()
+    assert response.status == 200
+    assert pb2.GetResponse.FromString(response.read()).value == "value of k"
+    json_query = "connect=v1&encoding=json&message=" + urllib.parse.quote('{"key":"j"}')
+    connection.request("GET", f"/lookup.v1.Lookup/Get?{json_query}")
+    response = connection.getresponse()
+    assert response.status == 200
+    assert json.loads(response.read()) == {"value": "value of j"}
+    connection.request("GET", f"/lookup.v1.Lookup/Put?{json_query}")
+    response = connection.getresponse()
+    assert response.status == 501
+    assert "NO_SIDE_EFFECTS" in json.loads(response.read())["message"]
+
+
+def test_interceptors_error_details_and_health_apply_to_web_calls(
+    lookup: tuple[int, Any, Any],
+) -> None:
+    """Web calls go through the gRPC server itself: its interceptors run, a status's
+    `google.rpc.Status` details reach a Connect client, and the health service answers."""
+    from google.rpc import error_details_pb2
+
+    web_port, _, bad = lookup
+    url = f"http://127.0.0.1:{web_port}"
+    json_headers = {"content-type": "application/json"}
+    response = post(url, "/lookup.v1.Lookup/Put", b"{}", json_headers)
+    assert response.status == 400
+    error = json.loads(response.read())
+    assert error["code"] == "invalid_argument"
+    assert error["message"] == "key is empty"
+    (sent,) = error["details"]
+    assert sent["type"] == "google.rpc.BadRequest"
+    value = base64.b64decode(sent["value"] + "=" * (-len(sent["value"]) % 4))
+    assert error_details_pb2.BadRequest.FromString(value) == bad
+
+    denied = post(url, "/lookup.v1.Lookup/Put", b"{}", {**json_headers, "x-deny": "yes"})
+    assert denied.status == 403
+    assert json.loads(denied.read())["message"] == "denied by the interceptor"
+
+    health = post(url, "/grpc.health.v1.Health/Check", b"{}", json_headers)
+    assert health.status == 200
+    assert json.loads(health.read()) == {"status": "SERVING"}

@@ -380,18 +380,11 @@ class WebGateway:
     ) -> None:
         text = content_type.startswith("application/grpc-web-text")
         response_type = content_type.encode("latin-1")
-        started = False
+        start = _StreamStart(send, response_type, cors)
 
         async def write(data: bytes, more: bool = True) -> None:
             body = base64.b64encode(data) if text else data
             await send({"type": "http.response.body", "body": body, "more_body": more})
-
-        async def start(initial: Sequence[tuple[str, str | bytes]] | None) -> None:
-            nonlocal started
-            if not started:
-                started = True
-                head = [(b"content-type", response_type), *cors, *metadata_headers(initial)]
-                await send({"type": "http.response.start", "status": 200, "headers": head})
 
         async def finish(
             code: grpc.StatusCode, message: str, trailing: Sequence[tuple[str, str | bytes]] | None
@@ -545,14 +538,7 @@ class WebGateway:
         cors: list[tuple[bytes, bytes]],
     ) -> None:
         codec = _Codec(content_type.endswith("json"))
-        started = False
-
-        async def start(initial: Sequence[tuple[str, str | bytes]] | None) -> None:
-            nonlocal started
-            if not started:
-                started = True
-                head = [(b"content-type", content_type.encode()), *cors, *metadata_headers(initial)]
-                await send({"type": "http.response.start", "status": 200, "headers": head})
+        start = _StreamStart(send, content_type.encode(), cors)
 
         async def end(
             code: grpc.StatusCode, message: str, trailing: Sequence[tuple[str, str | bytes]] | None
@@ -634,6 +620,21 @@ class WebGateway:
 def _pairs(metadata: Any) -> tuple[tuple[str, str | bytes], ...]:
     """grpc.aio's Metadata (or None) as plain (key, value) pairs."""
     return tuple((str(key), value) for key, value in metadata or ())
+
+
+class _StreamStart:
+    """The 200 response start of a streamed answer (gRPC-Web, Connect streaming), sent once,
+    with the call's initial metadata as soon as it is known."""
+
+    def __init__(self, send: Send, content_type: bytes, cors: list[tuple[bytes, bytes]]) -> None:
+        self._send, self._content_type, self._cors = send, content_type, cors
+        self._sent = False
+
+    async def __call__(self, initial: Sequence[tuple[str, str | bytes]] | None) -> None:
+        if not self._sent:
+            self._sent = True
+            head = [(b"content-type", self._content_type), *self._cors, *metadata_headers(initial)]
+            await self._send({"type": "http.response.start", "status": 200, "headers": head})
 
 
 class _Outcome:

@@ -1146,6 +1146,11 @@ class _WebSide:
         if server.add_insecure_port(self.target) == 0:
             raise BindError(f"cannot listen on {self.target} (the web endpoint's way in)")
 
+    def discard(self) -> None:
+        """Undo the binds of a server that failed to start."""
+        self.sock.close()
+        self.module.remove_private_socket(self.directory)
+
     def stop(self) -> None:
         self.endpoint.stop(_FINAL_GRACE)
         self.module.remove_private_socket(self.directory)
@@ -1288,8 +1293,7 @@ def start(
     except BaseException:
         server.stop(0)
         if web is not None:
-            web.sock.close()
-            web.module.remove_private_socket(web.directory)
+            web.discard()
         raise
     return RunningServer(server, port, health_servicer, services, gate, web)
 
@@ -1506,8 +1510,7 @@ async def start_async(
     except BaseException:
         await server.stop(0)
         if web is not None:
-            web.sock.close()
-            web.module.remove_private_socket(web.directory)
+            web.discard()
         raise
     return AsyncRunningServer(server, port, health_servicer, services, gate, web)
 
