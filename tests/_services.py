@@ -90,8 +90,16 @@ def generate_project(
 
 @contextmanager
 def on_sys_path(*paths: Path) -> Iterator[None]:
-    """Make the generated package importable for the duration of a module's tests."""
+    """Make the generated package importable for the duration of a module's tests.
+
+    Afterwards only the modules imported from `paths` are forgotten (the next tree may reuse
+    their names). Everything else stays: the web endpoint imports asyncio the first time a
+    threaded server starts one, and forgetting it made the next import a second asyncio whose
+    CancelledError is not the class its C accelerator `_asyncio` (loaded once per process)
+    raises; hypercorn's `except asyncio.CancelledError` then missed, and a second threaded web
+    endpoint in the same process closed every connection."""
     before = set(sys.modules)
+    roots = [str(p.resolve()) for p in paths]
     sys.path[:0] = [str(p) for p in paths]
     try:
         yield
@@ -99,8 +107,17 @@ def on_sys_path(*paths: Path) -> Iterator[None]:
         for p in paths:
             sys.path.remove(str(p))
         for name in set(sys.modules) - before:
-            if not name.startswith(("grpc", "google", "typing_extensions")):
+            if _imported_from(sys.modules.get(name), roots):
                 sys.modules.pop(name, None)
+
+
+def _imported_from(module: ModuleType | None, roots: list[str]) -> bool:
+    locations = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", ())]
+    return any(
+        os.path.realpath(location).startswith(tuple(root + os.sep for root in roots))
+        for location in locations
+        if location
+    )
 
 
 def status_code(number: int) -> Any:

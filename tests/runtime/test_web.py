@@ -434,11 +434,7 @@ message GetResponse { string value = 1; }
 @pytest.fixture(scope="module")
 def lookup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Any, Any]]:
     """One in-process threaded server with a web endpoint for the tests below: (web port, the
-    contract's pb2 module, the BadRequest its Put method attaches). One server for both tests
-    on purpose: in this test process, a second threaded server's web endpoint, started after
-    the first had stopped and another tree had been generated in-process, had its connections
-    closed before the gateway ran (a fresh process starting two in turn works; not understood
-    yet, see the issue notes)."""
+    contract's pb2 module, the BadRequest its Put method attaches)."""
     import grpc
     from google.protobuf import any_pb2
     from google.rpc import error_details_pb2, status_pb2
@@ -534,3 +530,38 @@ def test_interceptors_error_details_and_health_apply_to_web_calls(
     health = post(url, "/grpc.health.v1.Health/Check", b"{}", json_headers)
     assert health.status == 200
     assert json.loads(health.read()) == {"status": "SERVING"}
+
+
+def test_one_process_starts_threaded_web_endpoints_in_turn(tmp_path: Path) -> None:
+    """A process (a user's test suite) that starts and stops a server with a web endpoint and
+    then another, from another generated tree, gets answers from both."""
+    for name in ("web_first", "web_second"):
+        assert answer_over_a_threaded_web_endpoint(tmp_path / name, name) == f"{name} has k"
+
+
+def answer_over_a_threaded_web_endpoint(project: Path, name: str) -> str:
+    (project / "proto/lookup/v1").mkdir(parents=True)
+    (project / "proto/lookup/v1/lookup.proto").write_text(LOOKUP)
+    generated = generate_project(project, package=name)
+    with on_sys_path(generated.out):
+        rt = importlib.import_module(f"{name}._protoforge_runtime")
+        server = importlib.import_module(f"{name}.lookup.v1.lookup_pf_server")
+        pb2 = importlib.import_module(f"{name}.lookup.v1.lookup_pb2")
+
+        class Lookup(server.LookupServicer):
+            def get(self, request: Any, context: Any) -> Any:
+                return pb2.GetResponse(value=f"{name} has {request.key}")
+
+        running = rt.start([Lookup()], "127.0.0.1:0", web_address="127.0.0.1:0")
+        try:
+            response = post(
+                f"http://127.0.0.1:{running.web_port}",
+                "/lookup.v1.Lookup/Get",
+                b'{"key": "k"}',
+                {"content-type": "application/json"},
+            )
+            assert response.status == 200
+            value: str = json.loads(response.read())["value"]
+            return value
+        finally:
+            running.shutdown(grace=1)
