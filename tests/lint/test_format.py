@@ -78,3 +78,19 @@ def test_a_contract_that_does_not_parse_is_exit_2_and_nothing_is_written(tmp_pat
     assert "proto/acme/v1/broken.proto:4:" in result.stderr
     assert (base / "proto/acme/v1/order.proto").read_text(encoding="utf-8") == UGLY
     assert (base / "proto/acme/v1/broken.proto").read_text(encoding="utf-8") == broken
+
+
+def test_contracts_skipped_by_exclude_are_left_as_they_are(tmp_path: Path) -> None:
+    base = project(tmp_path)
+    (base / "pyproject.toml").write_text(
+        '[tool.protoforge]\nproto_roots = ["proto"]\nout = "gen"\n'
+        'exclude = ["acme/*/order.proto"]\n',
+        encoding="utf-8",
+    )
+    broken = base / "proto/acme/v2/order.proto"  # excluded too, and buf cannot parse it
+    broken.parent.mkdir()
+    broken.write_text('syntax = "proto3";\nmessage Order { string id = 1; }}} oops\n', encoding="utf-8")
+    check = run_cli("format", "--check", cwd=base)
+    assert check.code == 0, check.output
+    assert run_cli("format", cwd=base).code == 0
+    assert (base / "proto/acme/v1/order.proto").read_text(encoding="utf-8") == UGLY

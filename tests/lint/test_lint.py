@@ -274,3 +274,25 @@ def test_imports_from_dependency_roots_resolve_and_are_not_linted(tmp_path: Path
     assert {(path, line, rule) for path, line, _, rule, _ in ours} == {
         ("proto/a/v1/a.proto", 4, "FIELD_LOWER_SNAKE_CASE")
     }
+
+
+def test_contracts_skipped_by_exclude_are_not_linted(tmp_path: Path) -> None:
+    """`exclude` skips a contract in every command: lint reports what buf reports with the
+    excluded files left out, and an excluded file imported by another still resolves."""
+    base = project(tmp_path, CONFIGS["v2"][0])
+    (base / "pyproject.toml").write_text(TOML + 'exclude = ["acme/ledger/*"]\n', encoding="utf-8")
+    orders = base / "proto/acme/orders/v1/orders.proto"
+    orders.write_text(
+        ORDERS.replace(
+            "package acme.orders.v1;\n",
+            'package acme.orders.v1;\n\nimport "acme/ledger/v1/invoice.proto";\n',
+        ).replace(
+            "  Status status = 2;\n",
+            "  Status status = 2;\n  acme.billing.v1.Invoice invoice = 3;\n",
+        ),
+        encoding="utf-8",
+    )
+    expected = buf_lint(base, "--exclude-path", "proto/acme/ledger")
+    assert expected and not any("ledger" in path for path, *_ in expected)
+    code, _, ours = protoforge_lint(base)
+    assert (code, ours) == (1, expected)

@@ -1,6 +1,7 @@
 """`buf format` on the contracts. buf formats each proto root into a temporary tree (one buf
 run per root, however many files), and the contracts are compared with their formatted copies;
 writing them back is the CLI's choice (`--check`, `--diff` or in place, atomically).
+Contracts that protoforge's `exclude` skips are neither formatted nor checked.
 
 buf's formatter tolerates some syntax errors and "repairs" them (`string id = ;` comes back as
 `string id;`), which would silently rewrite a broken contract. So the files it would change are
@@ -18,6 +19,7 @@ from protoforge.breaking.buf import buf_environment, find_buf
 from protoforge.breaking.errors import BufError
 from protoforge.config import Config
 from protoforge.errors import CompileError, Diagnostic
+from protoforge.lint.run import exclude_paths
 from protoforge.paths import display_path
 
 _LOCATED = re.compile(
@@ -54,7 +56,7 @@ def formatted_contracts(config: Config) -> list[Reformatted]:
             if not mine:
                 continue
             out = Path(tmp) / str(index)
-            _buf_format(root, out)
+            _buf_format(root, out, exclude_paths(config, root))
             for contract in mine:
                 before = contract.path.read_bytes()
                 formatted = out / contract.name
@@ -69,9 +71,9 @@ def formatted_contracts(config: Config) -> list[Reformatted]:
     return changed
 
 
-def _buf_format(root: Path, out: Path) -> None:
+def _buf_format(root: Path, out: Path, excludes: list[str]) -> None:
     done = subprocess.run(
-        [str(find_buf()), "format", ".", "--output", str(out)],
+        [str(find_buf()), "format", ".", "--output", str(out), *excludes],
         capture_output=True,
         check=False,
         cwd=root,

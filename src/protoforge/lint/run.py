@@ -3,6 +3,7 @@
 buf reads the project's buf.yaml itself (v1beta1, v1 or v2: rule IDs, categories, `except`,
 `ignore`, `ignore_only`, comment ignores and every other lint option keep exactly buf's meaning),
 so buf runs in the directory of that buf.yaml, on that directory; its paths are relative to it.
+Contracts that protoforge's `exclude` skips are not linted (buf's `--exclude-path`).
 Without a buf.yaml, buf lints each proto root with its default v2 config (STANDARD); with
 `dependency_roots`, one buf run over a v2 workspace of the proto and dependency roots (so that
 imports resolve as in gen) that lints only the proto roots. A contract
@@ -94,6 +95,7 @@ def run_lint(target: Target, config: Config) -> list[Finding]:
     command = [str(find_buf()), "lint", "--error-format", "json"]
     if target.config is not None:
         command += ["--config", target.config]
+    command += exclude_paths(config, target.directory)
     done = subprocess.run(
         command,
         capture_output=True,
@@ -144,6 +146,19 @@ def run_lint(target: Target, config: Config) -> list[Finding]:
             f"`buf config ls-lint-rules --version {target.version} --include-deprecated`)",
         )
     return [_place(item, target.directory, config) for item in items]
+
+
+def exclude_paths(config: Config, directory: Path) -> list[str]:
+    """`--exclude-path` for every contract protoforge's `exclude` skips below `directory` (buf's
+    paths are relative to where it runs). Excluded files are still compiled as imports."""
+    from protoforge.source.discover import excluded
+
+    arguments: list[str] = []
+    for path in excluded(config):
+        if path.resolve().is_relative_to(directory.resolve()):
+            relative = path.resolve().relative_to(directory.resolve()).as_posix()
+            arguments += ["--exclude-path", relative]
+    return arguments
 
 
 def _place(item: dict[str, object], directory: Path, config: Config) -> Finding:

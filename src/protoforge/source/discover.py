@@ -54,6 +54,19 @@ def discover(config: Config) -> tuple[ContractFile, ...]:
     return tuple(sorted(found.values()))
 
 
+def excluded(config: Config) -> tuple[Path, ...]:
+    """The `.proto` files below the proto roots that `exclude` removes: what lint and format
+    pass on to buf as `--exclude-path`, so that a skipped contract is skipped by every command."""
+    if not config.exclude:
+        return ()
+    return tuple(
+        path
+        for root in config.proto_roots
+        for name, path in _proto_files(root)
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in config.exclude)
+    )
+
+
 def nothing_found(config: Config) -> ConfigError:
     """The error for a config under whose roots gen finds no contract: which roots were
     searched and, when `exclude` removed every contract found, that too. An empty tree is
