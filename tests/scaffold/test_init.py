@@ -58,8 +58,13 @@ def test_init_gen_test_serve_and_call_as_the_next_steps_say(tmp_path: Path) -> N
     assert result.code == 0, result.output
     project = tmp_path / "demo"
     steps = commands(result.stdout)
-    assert steps[:3] == ["cd demo", "protoforge gen", "python -m pytest"]
-    serve, call = steps[3], steps[4]
+    assert steps[:4] == [
+        "cd demo",
+        "protoforge gen",
+        "python -m pip install pytest  # the runner of the sample test (tests/)",
+        "python -m pytest",
+    ]
+    serve, call = steps[4], steps[5]
     assert serve == f"PYTHONPATH=gen python -m {IMPL} 127.0.0.1:50051"
     assert call.startswith("PYTHONPATH=gen python -c ")
     for name in (

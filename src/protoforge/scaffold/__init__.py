@@ -432,6 +432,7 @@ def next_steps(directory: Path, names: Names, *, web: bool = False) -> tuple[str
         steps += ["npm install  # protoc-gen-es, Connect-ES and esbuild (package.json)"]
     steps += [
         "protoforge gen",
+        "python -m pip install pytest  # the runner of the sample test (tests/)",
         "python -m pytest",
     ]
     if not web:
