@@ -577,14 +577,17 @@ def test_gen_while_another_holds_the_lock_exits_2_after_the_bounded_wait(tmp_pat
     assert snapshot_tree(project) == before
 
 
-# --- SIGKILL and SIGTERM at random moments of a 1,000-contract gen ----------------------------
+# --- SIGKILL and SIGTERM at random moments of a 300-contract gen ------------------------------
 
 KILL_SEED = 13
-# (signal, phase). "compile": a seeded 0.5-2.5 s after the start, while protoc and the stub
-# generator run. "stage": a seeded 0-200 ms after gen creates `gen/fresh/` (the first
-# directory of the sorted writes), while it writes temporary files. "commit": a seeded 0-30 ms
-# after the first new file (`gen/fresh/new0_pb2.py`) appears, while temporary files replace
-# their paths.
+CONTRACTS = 300  # enough for every phase to last longer than its kill window below
+# (signal, phase). "compile": a seeded 0-300 ms after the first protoc or stub-generator
+# process of the run appears, while they run. "stage": a seeded 0-200 ms after gen creates
+# `gen/fresh/` (the first directory of the sorted writes), while it writes temporary files.
+# "commit": a seeded 0-30 ms after the first new file (`gen/fresh/new0_pb2.py`) appears, while
+# temporary files replace their paths. Each moment is found by watching for what starts the
+# phase, not by a delay from the start: the kill lands in its phase on a fast machine and on a
+# loaded one, with a tree small enough to keep these tests cheap.
 KILL_POINTS = (
     ("SIGINT", "compile"),  # Ctrl-C: protoc runs in its own process group, gen must stop it
     ("SIGTERM", "compile"),
@@ -593,7 +596,7 @@ KILL_POINTS = (
     ("SIGKILL", "commit"),
 )
 WAIT_FOR = {"stage": "gen/fresh", "commit": "gen/fresh/new0_pb2.py"}
-DELAYS = {"compile": (0.5, 2.5), "stage": (0.0, 0.2), "commit": (0.0, 0.03)}
+DELAYS = {"compile": (0.0, 0.3), "stage": (0.0, 0.2), "commit": (0.0, 0.03)}
 
 
 def output_tree(project: Path) -> dict[str, bytes]:
@@ -613,13 +616,13 @@ def edit_contracts(project: Path) -> None:
     finally:
         sys.path.pop(0)
     proto = project / "proto"
-    for index in range(0, 1000, 2):  # updated
+    for index in range(0, CONTRACTS, 2):  # updated
         path = proto / synth.file_name(index)
         text = path.read_text().replace(
             "  string id = 1;", "  string id = 1;\n  int32 added = 999;"
         )
         path.write_text(text)
-    for index in range(990, 1000):  # removed (the last files: nothing imports them)
+    for index in range(CONTRACTS - 10, CONTRACTS):  # removed (the last files: nothing imports them)
         (proto / synth.file_name(index)).unlink()
     for index in range(20):  # created
         path = proto / "fresh" / f"new{index}.proto"
@@ -646,21 +649,21 @@ def processes_mentioning(text: str) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def thousand(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A 1,000-contract project generated once (the "old" tree), and the edits applied to a
+def contracts_tree(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A 300-contract project generated once (the "old" tree), and the edits applied to a
     copy and generated there (the "new" tree)."""
     import shutil
     import subprocess
     import time
 
-    base = tmp_path_factory.mktemp("thousand")
+    base = tmp_path_factory.mktemp("contracts")
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     try:
         import synth
     finally:
         sys.path.pop(0)
     pristine = base / "pristine"
-    synth.generate_tree(pristine / "proto", 1000)
+    synth.generate_tree(pristine / "proto", CONTRACTS)
     (pristine / "protoforge.toml").write_text(BASE)
     gen_ok(pristine)
     reference = base / "reference"
@@ -684,13 +687,13 @@ def kill_moments() -> list[tuple[str, str, float]]:
 @pytest.mark.slow
 @pytest.mark.parametrize(("signal_name", "phase", "delay"), kill_moments())
 def test_killed_gen_leaves_old_or_new_files_and_the_next_run_repairs(
-    tmp_path: Path, thousand: dict[str, Any], signal_name: str, phase: str, delay: float
+    tmp_path: Path, contracts_tree: dict[str, Any], signal_name: str, phase: str, delay: float
 ) -> None:
     """Harm: a gen killed midway (CI timeout, OOM killer, Ctrl-C, `kill`) left half-written
     files that every later gen refused ("exists and was not generated"), protoc and stub
     processes still running and temporary directories behind (SIGTERM; SIGINT was clean).
 
-    Here gen is killed at a seeded random moment of a 1,000-contract run that updates, creates
+    Here gen is killed at a seeded random moment of a 300-contract run that updates, creates
     and removes files: every path must hold its old or its new content (or be absent where it
     was absent before or after), the next gen must produce exactly the new tree, and after
     SIGTERM or SIGINT (exit 143 / 130) no process of that run and none of its temporary
@@ -702,7 +705,7 @@ def test_killed_gen_leaves_old_or_new_files_and_the_next_run_repairs(
     import time
 
     project = tmp_path / "p"
-    shutil.copytree(thousand["pristine"], project, symlinks=True)
+    shutil.copytree(contracts_tree["pristine"], project, symlinks=True)
     edit_contracts(project)
     temporary = tmp_path / "tmp"
     temporary.mkdir()
@@ -714,11 +717,16 @@ def test_killed_gen_leaves_old_or_new_files_and_the_next_run_repairs(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    if phase in WAIT_FOR:
-        deadline = time.monotonic() + 120
-        while not (project / WAIT_FOR[phase]).exists() and gen.poll() is None:
-            assert time.monotonic() < deadline, "gen never started writing"
-            time.sleep(0.002)
+
+    def phase_started() -> bool:
+        if phase == "compile":
+            return bool(processes_mentioning(str(temporary)))
+        return (project / WAIT_FOR[phase]).exists()
+
+    deadline = time.monotonic() + 120
+    while not phase_started() and gen.poll() is None:
+        assert time.monotonic() < deadline, f"gen never reached its {phase} phase"
+        time.sleep(0.002)
     time.sleep(delay)
     gen.send_signal(getattr(signal, signal_name))
     _, stderr = gen.communicate(timeout=120)
@@ -737,7 +745,7 @@ def test_killed_gen_leaves_old_or_new_files_and_the_next_run_repairs(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
-    old, new, now = thousand["old"], thousand["new"], output_tree(project)
+    old, new, now = contracts_tree["old"], contracts_tree["new"], output_tree(project)
     # SIGKILL while staging can leave the hidden temporary files of paths not yet replaced:
     # not generated paths (the next run replaces them, checked below).
     now = {name: content for name, content in now.items() if not is_temporary(name)}
