@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from _services import generate_project
-from conftest import REPO
+from conftest import REPO, mypy_cache_dir
 
 EXAMPLE_SYNC = """
 from __future__ import annotations
@@ -218,7 +218,7 @@ def mypy(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
             "--no-pretty",
             "--show-error-codes",
             "--cache-dir",
-            str(cwd / ".mypy_cache"),
+            str(mypy_cache_dir()),
             *args,
         ],
         cwd=cwd,
