@@ -89,7 +89,9 @@ def test_contracts_skipped_by_exclude_are_left_as_they_are(tmp_path: Path) -> No
     )
     broken = base / "proto/acme/v2/order.proto"  # excluded too, and buf cannot parse it
     broken.parent.mkdir()
-    broken.write_text('syntax = "proto3";\nmessage Order { string id = 1; }}} oops\n', encoding="utf-8")
+    broken.write_text(
+        'syntax = "proto3";\nmessage Order { string id = 1; }}} oops\n', encoding="utf-8"
+    )
     check = run_cli("format", "--check", cwd=base)
     assert check.code == 0, check.output
     assert run_cli("format", cwd=base).code == 0
