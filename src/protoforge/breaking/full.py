@@ -14,8 +14,8 @@ from protoforge.breaking.report import categories, finish, names_outside, run_gr
 from protoforge.breaking.sides import compile_current, resolve_baseline
 
 if TYPE_CHECKING:
-    from protoforge.breaking.buf import EarlyBuf
     from protoforge.breaking.bufconfig import BufSettings, RuleGroup
+    from protoforge.breaking.early import EarlyBuf
     from protoforge.breaking.findings import Report
     from protoforge.breaking.sides import Side
     from protoforge.config import Config

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from protoforge.breaking.buf import rule_catalog, run_breaking, without_files
 
 if TYPE_CHECKING:
-    from protoforge.breaking.buf import EarlyBuf, RawFinding
+    from protoforge.breaking.buf import RawFinding
     from protoforge.breaking.bufconfig import BufSettings, RuleGroup
+    from protoforge.breaking.early import EarlyBuf
     from protoforge.breaking.findings import Locator, Report
     from protoforge.breaking.suppress import Suppression
     from protoforge.config import Config
