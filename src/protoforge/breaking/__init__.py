@@ -45,7 +45,10 @@ def check_breaking(
 
         settings = load_buf_settings(config)
         config = with_buf_excludes(config, settings)
-        small = _small(config)
+        from protoforge.source.discover import discover
+
+        contracts = discover(config)
+        small = len(contracts) <= FULL_CHECK_UP_TO
         if full or small:
             # buf's start-up overlaps everything from here on, imports included (see EarlyBuf)
             early = start_buf(settings, small=small, started=early)
@@ -60,16 +63,10 @@ def check_breaking(
                 return report
         from protoforge.breaking import full as full_check
 
-        return full_check.check(config, against, settings, early)
+        return full_check.check(config, against, settings, early, contracts)
     finally:
         if early is not None:
             early.cancel()
-
-
-def _small(config: Config) -> bool:
-    from protoforge.source.discover import discover
-
-    return len(discover(config)) <= FULL_CHECK_UP_TO
 
 
 def snapshot(config: Config) -> bytes:

@@ -23,15 +23,20 @@ if TYPE_CHECKING:
 
 
 def check(
-    config: Config, against: str, settings: BufSettings, early: EarlyBuf | None = None
+    config: Config,
+    against: str,
+    settings: BufSettings,
+    early: EarlyBuf | None = None,
+    contracts: tuple[ContractFile, ...] | None = None,
 ) -> Report:
     """buf's findings between the baseline `against` and the current contracts, both compiled
     in full. `early`: buf already started for these settings (`start_buf`), else it starts now;
-    either way it gets the images as they are compiled, and is stopped if they do not come."""
+    either way it gets the images as they are compiled, and is stopped if they do not come.
+    `contracts`: the current contracts if the caller has discovered them already."""
     if early is None:
         early = start_buf(settings)
     try:
-        current, contracts = compile_current(config)
+        current, contracts = compile_current(config, contracts)
         if early is not None:
             early.send_current(current.descriptor_set)
         return compare(

@@ -13,14 +13,12 @@ same protoc and `exclude` globs as `gen`. A git baseline carries its commit id a
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
 from protoforge.breaking.errors import BaselineError
 from protoforge.breaking.findings import DIRECTIVE
-from protoforge.breaking.git import git_layout, materialise, ref_prefix, resolve_git
 from protoforge.breaking.layout import baseline_layout
 from protoforge.config import Config
 from protoforge.errors import CompileError, ConfigError, Diagnostic
@@ -68,8 +66,12 @@ def check_utf8(shown: str, data: bytes, side: str) -> None:
         ) from None
 
 
-def compile_current(config: Config) -> tuple[Side, tuple[ContractFile, ...]]:
-    contracts = discover(config)
+def compile_current(
+    config: Config, contracts: tuple[ContractFile, ...] | None = None
+) -> tuple[Side, tuple[ContractFile, ...]]:
+    """Today's side; `contracts`: `discover(config)` if the caller has it already."""
+    if contracts is None:
+        contracts = discover(config)
     directives = False
     for contract in contracts:
         text = contract.path.read_bytes()
@@ -151,6 +153,10 @@ def _git(ref: str, config: Config) -> Side:
     """The baseline at a commit, read with the configuration as it was at that commit: a pull
     request that moves the proto root (and updates proto_roots) is compared against the old
     root, not against an empty tree."""
+    import tempfile  # imported here: only a git baseline needs these
+
+    from protoforge.breaking.git import git_layout, materialise, ref_prefix, resolve_git
+
     repo, sha, label = resolve_git(ref, config)
     with tempfile.TemporaryDirectory(prefix="protoforge-baseline-") as tmp:
         tree = Path(tmp) / "tree"
