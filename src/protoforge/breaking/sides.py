@@ -185,9 +185,31 @@ def _compile_tree(
     for contract in contracts:
         where = f"{shown[contract.root]}{contract.name}" if contract.root in shown else None
         check_utf8(where or contract.display, contract.path.read_bytes(), f"the baseline ({label})")
-    data = compile_baseline(contracts, existing, label, config.jobs, shown_roots, directory)
+    data = _compile_directory(contracts, existing, label, config.jobs, directory)
+    if data is None:
+        data = compile_baseline(contracts, existing, label, config.jobs, shown_roots, directory)
     root_of = {c.name: roots.index(c.root) for c in contracts}
     return Side(label, data, frozenset(c.name for c in contracts), cache_key, root_of)
+
+
+def _compile_directory(
+    contracts: tuple[ContractFile, ...],
+    roots: tuple[Path, ...],
+    label: str,
+    jobs: int,
+    directory: Path | None,
+) -> bytes | None:
+    """A directory baseline's set, from the cache if it holds this very content (see dircache),
+    else compiled and kept; None for the other kinds of baseline (compiled by the caller)."""
+    if directory is None:
+        return None
+    from protoforge.breaking import dircache
+
+    data = dircache.lookup(roots, contracts)
+    if data is None:
+        data = compile_baseline(contracts, roots, label, jobs, None, directory)
+        dircache.store(roots, contracts, data)
+    return data
 
 
 def no_contracts(
