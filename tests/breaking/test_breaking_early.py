@@ -53,7 +53,7 @@ def _images(tmp_path: Path) -> tuple[bytes, bytes]:
 def test_a_buf_configured_after_it_started_finds_what_an_ordinary_run_finds(
     config: BreakingConfig, tmp_path: Path
 ) -> None:
-    from protoforge.breaking.buf import run_breaking
+    from protoforge.breaking.buf import buf_result, run_breaking
 
     current, baseline = _images(tmp_path)
     expected = run_breaking(current, baseline, config)
@@ -61,7 +61,9 @@ def test_a_buf_configured_after_it_started_finds_what_an_ordinary_run_finds(
     assert early is not None
     early.send_current(current)  # the order of a real run: the image before the configuration
     early.configure(config)
-    assert early.finish(current, baseline) == expected
+    outcome = early.finish(current, baseline)
+    assert outcome is not None
+    assert buf_result(*outcome, config.version) == expected
     assert not early.directory.exists()
     if config.use == ("FILE",) and config.except_:
         assert {f.rule for f in expected} == {"FIELD_SAME_TYPE", "FIELD_NO_DELETE"}

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from protoforge.breaking.early import SMALL_IMAGES, EarlyBuf, breaking_command, buf_path
 from protoforge.breaking.early import buf_environment as buf_environment  # lint's runs use it
+from protoforge.breaking.early import empty_image as empty_image  # the fast path's too
 from protoforge.breaking.errors import BufError
 
 if TYPE_CHECKING:
@@ -158,16 +159,6 @@ def without_files(image: bytes, drop: frozenset[str]) -> bytes:
     result = descriptor_pb2.FileDescriptorSet()
     result.file.extend(f for f in files.file if f.name in keep)
     return result.SerializeToString()
-
-
-def empty_image() -> bytes:
-    """buf rejects an image without files; one empty file stands for "no contracts" (only ever on
-    the current side, where an added file cannot be a finding)."""
-    from google.protobuf import descriptor_pb2
-
-    files = descriptor_pb2.FileDescriptorSet()
-    files.file.add(name="protoforge_empty.proto", syntax="proto3")
-    return files.SerializeToString()
 
 
 @functools.cache

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import threading
 
-    from protoforge.breaking.buf import RawFinding
     from protoforge.breaking.bufconfig import BreakingConfig
 
 # buf is a short-lived Go process whose garbage collector, on a small input, costs more than the
@@ -97,7 +96,6 @@ class EarlyBuf:
         self.process = process
         self.directory = directory
         self.small = small  # started with BUF_GC: only for small images
-        self.version = "v1"  # the configuration's version (for error hints)
         self.done = False
         self.config_writer: threading.Thread | None = None
         self.current_writer: threading.Thread | None = None
@@ -147,7 +145,6 @@ class EarlyBuf:
         """Give buf its configuration (a thread writes it: buf opens the pipe when it needs it)."""
         if self.config_writer is not None:
             return
-        self.version = config.version
         self.config_writer = self._feed(self.config_fifo, config.to_buf_json().encode())
 
     def send_current(self, current: bytes) -> None:
@@ -158,7 +155,7 @@ class EarlyBuf:
             return
         stdin = self.process.stdin
         self.process.stdin = None  # from now on this thread owns it (communicate must not)
-        data = current or _empty_image()
+        data = current or empty_image()
 
         def feed_current() -> None:
             try:
@@ -171,12 +168,13 @@ class EarlyBuf:
         self.current_writer = threading.Thread(target=feed_current, daemon=True)
         self.current_writer.start()
 
-    def finish(self, current: bytes, baseline: bytes) -> list[RawFinding]:
-        from protoforge.breaking.buf import buf_result
-
+    def finish(self, current: bytes, baseline: bytes) -> tuple[int, bytes, bytes] | None:
+        """Hand buf the rest and wait: buf's (exit code, stdout, stderr), for `buf.buf_result`
+        as for an ordinary run; None without a baseline (nothing was published: nothing can
+        break, and buf is stopped)."""
         if not baseline:
             self.cancel()
-            return []  # nothing was published: nothing can break
+            return None
         self.done = True
         self.send_current(current)
         self.baseline_writer = self._feed(self.baseline_fifo, baseline)
@@ -184,7 +182,7 @@ class EarlyBuf:
             stdout, stderr = self.process.communicate()
         finally:
             self._release()
-        return buf_result(self.process.returncode, stdout, stderr, self.version)
+        return self.process.returncode, stdout, stderr
 
     def cancel(self) -> None:
         """Stop buf if its configuration or images will not come (a side does not compile, the
@@ -261,7 +259,11 @@ def _remove(directory: Path) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _empty_image() -> bytes:
-    from protoforge.breaking.buf import empty_image
+def empty_image() -> bytes:
+    """buf rejects an image without files; one empty file stands for "no contracts" (only ever on
+    the current side, where an added file cannot be a finding)."""
+    from google.protobuf import descriptor_pb2
 
-    return empty_image()
+    files = descriptor_pb2.FileDescriptorSet()
+    files.file.add(name="protoforge_empty.proto", syntax="proto3")
+    return files.SerializeToString()

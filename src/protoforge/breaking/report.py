@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from protoforge.breaking.buf import rule_catalog, run_breaking, without_files
+from protoforge.breaking.buf import buf_result, rule_catalog, run_breaking, without_files
 
 if TYPE_CHECKING:
     from protoforge.breaking.buf import RawFinding
@@ -44,7 +44,8 @@ def run_groups(
             current_image = without_files(current_image, others)
             baseline_image = without_files(baseline_image, others)
         if early is not None:
-            raw += early.finish(current_image, baseline_image)
+            outcome = early.finish(current_image, baseline_image)
+            raw += buf_result(*outcome, group.config.version) if outcome else []
         else:
             raw += run_breaking(current_image, baseline_image, group.config)
     return raw
