@@ -14,7 +14,7 @@ from conftest import run_cli
 from protoforge.breaking.bufconfig import BreakingConfig, BufSettings, RuleGroup
 from protoforge.breaking.early import EarlyBuf, buf_environment
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="the early buf is POSIX only")
 
 BEFORE = """syntax = "proto3";
 package acme.v1;
@@ -59,7 +59,6 @@ def test_a_buf_configured_after_it_started_finds_what_an_ordinary_run_finds(
     expected = run_breaking(current, baseline, config)
     early = EarlyBuf.launch(small=True)
     assert early is not None
-    early.send_current(current)  # the order of a real run: the image before the configuration
     early.configure(config)
     outcome = early.finish(current, baseline)
     assert outcome is not None
@@ -71,7 +70,34 @@ def test_a_buf_configured_after_it_started_finds_what_an_ordinary_run_finds(
         assert expected  # the pair has findings under every configuration above
 
 
-def test_an_unused_early_buf_is_stopped_and_its_pipes_removed() -> None:
+def test_a_buf_that_cannot_read_its_files_is_replaced_by_an_ordinary_run(tmp_path: Path) -> None:
+    """A buf that looked for its configuration or baseline before its stdin ended (not today's
+    buf) would fail naming its directory: the check then runs buf the ordinary way."""
+    import subprocess
+
+    from protoforge.breaking.buf import find_buf, run_breaking
+    from protoforge.breaking.early import breaking_command
+    from protoforge.breaking.report import run_groups
+
+    current, baseline = _images(tmp_path)
+    directory = tmp_path / "early"
+    directory.mkdir()
+    command = breaking_command(
+        find_buf(), "-#format=binpb", f"{directory}/elsewhere.binpb", str(directory / "buf.yaml")
+    )
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    misdirected = EarlyBuf(process, directory, small=True)
+    misdirected.configure(BreakingConfig())
+    settings = BufSettings(None, (RuleGroup(BreakingConfig(), (0,)),))
+    found = run_groups(settings, current, baseline, lambda group: frozenset(), misdirected)
+    assert found == run_breaking(current, baseline, BreakingConfig())
+    assert found and misdirected.process.returncode not in (0, 100)
+    assert not directory.exists()
+
+
+def test_an_unused_early_buf_is_stopped_and_its_directory_removed() -> None:
     from protoforge.breaking.buf import start_buf
 
     early = EarlyBuf.launch(small=True)
@@ -131,7 +157,7 @@ def test_check_breaking_leaves_no_process_state_behind(
         timeout=60,
     )
     assert result.code == expected_code, result.output
-    assert list(scratch.iterdir()) == []  # the early buf's pipes are gone, whatever happened
+    assert list(scratch.iterdir()) == []  # the early buf's files are gone, whatever happened
     if expected_code == 1:
         assert '"rule": "FIELD_SAME_TYPE"' in result.stdout
         assert result.stdout.rstrip().endswith("}")  # flushed in full before the process ended

@@ -4,15 +4,16 @@ On a tree of a few contracts a breaking check is mostly fixed costs: Python's st
 imports on one side, buf's start-up (Go's runtime, its command tree, the system's CA
 certificates) and its rule listing on the other. Run one after the other they add up; so buf is
 started first, before protoforge has imported the modules that read its configuration, and
-everything else reaches it through pipes as it becomes known:
+waits on its stdin for the current image while protoforge compiles both sides.
 
-- the current image on stdin (handed over as soon as it is compiled; buf reads it first),
-- its configuration through a named pipe called `buf.yaml` (buf opens it once it has read the
-  current image; `configure` writes the project's breaking section into it),
-- the baseline image through a named pipe (buf opens it after its configuration).
-
-Each pipe blocks buf until its data comes, so the order in which buf reads them does not matter
-for correctness, only for how much overlaps. POSIX only (`launch` returns None elsewhere).
+buf reads its inputs in order: the current image (stdin, to its end), then the files named by
+`--config` and `--against`. So `finish` writes the configuration (`buf.yaml`) and the baseline
+image as ordinary files in buf's private directory first and only then the current image to
+stdin: buf wakes once, with everything in place. (Named pipes for the configuration and the
+baseline, fed by threads, cost a wake-up of buf and of a Python thread per pipe, which on a
+loaded machine is a wait for a core each time.) A buf that looked for those files before its
+stdin ended would fail naming them; `finish` then returns None and the caller runs buf the
+ordinary way. POSIX only (`launch` returns None elsewhere).
 
 This module imports nothing of protoforge's at import time: the console entry point loads it
 (and starts buf) before the configuration modules.
@@ -20,6 +21,7 @@ This module imports nothing of protoforge's at import time: the console entry po
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -27,8 +29,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import threading
-
     from protoforge.breaking.bufconfig import BreakingConfig
 
 # buf is a short-lived Go process whose garbage collector, on a small input, costs more than the
@@ -96,24 +96,22 @@ class EarlyBuf:
         self.process = process
         self.directory = directory
         self.small = small  # started with BUF_GC: only for small images
+        self.config: BreakingConfig | None = None
         self.done = False
-        self.config_writer: threading.Thread | None = None
-        self.current_writer: threading.Thread | None = None
-        self.baseline_writer: threading.Thread | None = None
 
     @property
-    def config_fifo(self) -> Path:
+    def config_path(self) -> Path:
         return self.directory / "buf.yaml"  # buf takes a --config ending in .yaml for a file
 
     @property
-    def baseline_fifo(self) -> Path:
+    def baseline_path(self) -> Path:
         return self.directory / "baseline.binpb"
 
     @classmethod
     def launch(cls, *, small: bool) -> EarlyBuf | None:
-        """buf started with nothing to read yet; None where that is not possible (no named
-        pipes, no buf: the caller runs buf the ordinary way, which also reports a missing buf)."""
-        buf = buf_path() if hasattr(os, "mkfifo") else None
+        """buf started with nothing to read yet; None where that is not possible (not POSIX, no
+        buf: the caller runs buf the ordinary way, which also reports a missing buf)."""
+        buf = buf_path() if os.name == "posix" else None
         if buf is None:
             return None
         try:
@@ -121,8 +119,6 @@ class EarlyBuf:
         except OSError:
             return None
         try:
-            os.mkfifo(directory / "buf.yaml", 0o600)
-            os.mkfifo(directory / "baseline.binpb", 0o600)
             process = subprocess.Popen(
                 breaking_command(
                     buf,
@@ -142,47 +138,35 @@ class EarlyBuf:
         return cls(process, directory, small)
 
     def configure(self, config: BreakingConfig) -> None:
-        """Give buf its configuration (a thread writes it: buf opens the pipe when it needs it)."""
-        if self.config_writer is not None:
-            return
-        self.config_writer = self._feed(self.config_fifo, config.to_buf_json().encode())
-
-    def send_current(self, current: bytes) -> None:
-        """Hand buf the current image now (a thread writes it: buf may not read it yet)."""
-        import threading
-
-        if self.current_writer is not None:
-            return
-        stdin = self.process.stdin
-        self.process.stdin = None  # from now on this thread owns it (communicate must not)
-        data = current or empty_image()
-
-        def feed_current() -> None:
-            try:
-                if stdin is not None:
-                    with stdin:
-                        stdin.write(data)
-            except OSError:
-                pass  # buf stopped before reading it (e.g. a config error): its stderr says why
-
-        self.current_writer = threading.Thread(target=feed_current, daemon=True)
-        self.current_writer.start()
+        """The configuration buf is to check with (written out in `finish`)."""
+        self.config = config
 
     def finish(self, current: bytes, baseline: bytes) -> tuple[int, bytes, bytes] | None:
-        """Hand buf the rest and wait: buf's (exit code, stdout, stderr), for `buf.buf_result`
-        as for an ordinary run; None without a baseline (nothing was published: nothing can
-        break, and buf is stopped)."""
-        if not baseline:
+        """Hand buf its inputs and wait: buf's (exit code, stdout, stderr), for `buf.buf_result`
+        as for an ordinary run; None if buf could not read its files (see the module doc: the
+        caller runs buf the ordinary way) or was not configured. buf is stopped either way."""
+        if self.done or self.config is None:
+            self.cancel()
+            return None
+        try:
+            _write(self.config_path, self.config.to_buf_json().encode())
+            _write(self.baseline_path, baseline)
+        except OSError:
             self.cancel()
             return None
         self.done = True
-        self.send_current(current)
-        self.baseline_writer = self._feed(self.baseline_fifo, baseline)
         try:
+            _send(self.process, current or empty_image())
             stdout, stderr = self.process.communicate()
         finally:
-            self._release()
-        return self.process.returncode, stdout, stderr
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.communicate()
+            _remove(self.directory)
+        code = self.process.returncode
+        if code not in (0, 100) and str(self.directory).encode() in stderr:
+            return None  # it looked for its files before they were there
+        return code, stdout, stderr
 
     def cancel(self) -> None:
         """Stop buf if its configuration or images will not come (a side does not compile, the
@@ -192,45 +176,38 @@ class EarlyBuf:
         self.done = True
         if self.process.poll() is None:
             self.process.kill()
-        if self.current_writer is None and self.process.stdin is not None:
-            self.process.stdin.close()
-            self.process.stdin = None
         self.process.communicate()
-        self._release()
-
-    @staticmethod
-    def _feed(fifo: Path, data: bytes) -> threading.Thread:
-        import threading
-
-        def feed() -> None:
-            try:
-                with open(fifo, "wb") as stream:  # blocks until buf opens it
-                    stream.write(data)
-            except OSError:
-                pass  # buf stopped before reading it (e.g. a config error): its stderr says why
-
-        writer = threading.Thread(target=feed, daemon=True)
-        writer.start()
-        return writer
-
-    def _release(self) -> None:
-        """buf has exited: end the writers and remove the pipes."""
-        for writer, fifo in (
-            (self.config_writer, self.config_fifo),
-            (self.baseline_writer, self.baseline_fifo),
-        ):
-            if writer is not None and writer.is_alive():
-                # buf exited without opening this pipe: open it for reading so the writer returns
-                try:
-                    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-                except OSError:
-                    reader = -1
-                writer.join(timeout=5)
-                if reader >= 0:
-                    os.close(reader)
-        if self.current_writer is not None:
-            self.current_writer.join(timeout=5)  # buf has exited: the write has failed or ended
         _remove(self.directory)
+
+
+def _send(process: subprocess.Popen[bytes], data: bytes) -> None:
+    """Write `data` to buf's stdin and close it. In one write where the pipe can be made large
+    enough (Linux: F_SETPIPE_SZ, up to the system's limit): Popen.communicate writes its input
+    in 512-byte pieces, each of which can wake buf. buf reads its stdin before it writes
+    anything, so the blocking write cannot deadlock; if buf has stopped, its stderr says why."""
+    stdin = process.stdin
+    process.stdin = None  # closed here: communicate() must not touch it
+    if stdin is None:
+        return
+    try:
+        import fcntl
+
+        set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+        if set_size is not None:
+            with contextlib.suppress(OSError):  # above the limit: the write just blocks more
+                fcntl.fcntl(stdin.fileno(), set_size, max(len(data), 1 << 16))
+        stdin.write(data)
+        stdin.close()
+    except BrokenPipeError:
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write `path` under a temporary name first: buf sees it whole or not at all."""
+    staging = path.with_name(f".{path.name}.part")
+    staging.write_bytes(data)
+    os.replace(staging, path)
 
 
 def _private_directory() -> Path:
@@ -248,7 +225,7 @@ def _private_directory() -> Path:
 
 
 def _remove(directory: Path) -> None:
-    """Remove the run's directory: its two pipes, unless buf left more (then shutil does it)."""
+    """Remove the run's directory: its two files, unless buf left more (then shutil does it)."""
     try:
         for name in os.listdir(directory):
             os.unlink(directory / name)

@@ -30,15 +30,13 @@ def check(
     contracts: tuple[ContractFile, ...] | None = None,
 ) -> Report:
     """buf's findings between the baseline `against` and the current contracts, both compiled
-    in full. `early`: buf already started for these settings (`start_buf`), else it starts now;
-    either way it gets the images as they are compiled, and is stopped if they do not come.
+    in full. `early`: buf already started for these settings (`start_buf`), else it starts now
+    (its start-up overlaps the compiles); it is stopped if the images do not come.
     `contracts`: the current contracts if the caller has discovered them already."""
     if early is None:
         early = start_buf(settings)
     try:
         current, contracts = compile_current(config, contracts)
-        if early is not None:
-            early.send_current(current.descriptor_set)
         return compare(
             config, settings, current, contracts, lambda: resolve_baseline(against, config), early
         )

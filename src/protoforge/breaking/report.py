@@ -43,10 +43,12 @@ def run_groups(
             others = outside(group)
             current_image = without_files(current_image, others)
             baseline_image = without_files(baseline_image, others)
-        if early is not None:
+        outcome = None
+        if early is not None and baseline_image:
             outcome = early.finish(current_image, baseline_image)
-            raw += buf_result(*outcome, group.config.version) if outcome else []
-        else:
+        if outcome is not None:
+            raw += buf_result(*outcome, group.config.version)
+        else:  # no early buf, or it could not be used; no baseline: nothing can break
             raw += run_breaking(current_image, baseline_image, group.config)
     return raw
 
