@@ -41,10 +41,10 @@ BUF_GC = {"GOGC": "off", "GOMEMLIMIT": "1GiB"}
 SMALL_IMAGES = 4 << 20  # bytes of both images together
 
 # At start-up buf loads and parses the system's CA certificates (for its registry client), about
-# 20 ms of a 0.1 s run over two small images. A comparison of two images and an inline
-# configuration never opens a connection, so for those runs Go's certificate loader (crypto/x509
-# on Unix: SSL_CERT_FILE, SSL_CERT_DIR) is pointed at an empty file and a directory that does not
-# exist (a missing one is skipped; any other error would be fatal to buf).
+# 20 ms of a 0.1 s run over two small images. A comparison of two images (and a configuration
+# given inline or as a local file) never opens a connection, so for those runs Go's certificate
+# loader (crypto/x509 on Unix: SSL_CERT_FILE, SSL_CERT_DIR) is pointed at an empty file and a
+# directory that does not exist (a missing one is skipped; any other error would be fatal to buf).
 
 
 def buf_environment(small: bool, *, offline_in: Path | None = None) -> dict[str, str] | None:
@@ -164,6 +164,8 @@ class EarlyBuf:
                 self.process.communicate()
             _remove(self.directory)
         code = self.process.returncode
+        # 100 is buf's "findings" (buf.BUF_FINDINGS_EXIT); any other failure that names this
+        # directory is about the files written into it
         if code not in (0, 100) and str(self.directory).encode() in stderr:
             return None  # it looked for its files before they were there
         return code, stdout, stderr

@@ -130,10 +130,12 @@ def _exit_now(code: int) -> NoReturn:
 
     try:
         sys.stdout.flush()
-    except OSError:  # stdout closed (`| head`): what could be written was
-        code = code or 1
-    sys.stderr.flush()
-    os._exit(code)
+    except OSError:  # stdout closed early (`| head`): the exit code Python itself would give
+        code = 120
+    try:
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
 
 
 def _err(line: str) -> None:
