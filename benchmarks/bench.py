@@ -14,7 +14,10 @@ and peak memory (whole process tree) of:
 - breaking, 1 edit: protoforge check-breaking --against DIR vs buf breaking DIR --against BASE,
                     run alternately --repeat times (medians compared: the machine's load
                     changes less between two neighbouring runs than over a whole series);
-                    also with --full (every contract on both sides) for reference
+                    the baseline's compiled set comes from check-breaking's cache after the
+                    first run (as on a pull request's later runs), so it is also measured with
+                    an empty cache every time ("no cache"), and with --full (every contract on
+                    both sides) for reference
 - --help:           protoforge --help (absolute)
 - the machine:      how much faster N CPU-bound processes at once finish than one after another
                     (N = the CPU count; ideal N x). protoforge's cold gen spreads its work over the
@@ -134,15 +137,24 @@ def bench_breaking(project: Path, baseline: Path, repeat: int) -> list[dict[str,
     theirs_command = [buf, "breaking", "proto", "--against", str(baseline / "proto")]
     ours_command = protoforge("check-breaking", "--against", str(baseline), "--format", "json")
     full_command = [*ours_command, "--full"]
+    # check-breaking keeps a directory baseline's compiled set by content (and a git baseline's
+    # files by commit) in the user's cache: after the first run here, as on a pull request's
+    # later runs, the baseline comes from there. The "no cache" runs each get an empty one.
+    cache = project.parent / f"cache-{project.name}"
+    warm = {"PROTOFORGE_CACHE_DIR": str(cache)}
     theirs: list[Measurement] = []
     ours: list[Measurement] = []
+    cold: list[Measurement] = []
     full: list[Measurement] = []
-    for _ in range(repeat):  # alternately, so that both see the same load
+    for index in range(repeat):  # alternately, so that both see the same load
         theirs.append(measure(theirs_command, cwd=project))
-        ours.append(measure(ours_command, cwd=project))
-        full.append(measure(full_command, cwd=project))
+        ours.append(measure(ours_command, cwd=project, env=warm))
+        empty = {"PROTOFORGE_CACHE_DIR": str(cache.with_name(f"{cache.name}-cold-{index}"))}
+        cold.append(measure(ours_command, cwd=project, env=empty))
+        full.append(measure(full_command, cwd=project, env=warm))
     return [
         row("breaking one edit", median_of(ours), median_of(theirs), "buf breaking"),
+        row("breaking, no cache", median_of(cold), median_of(theirs), "buf breaking"),
         row("breaking --full", median_of(full), median_of(theirs), "buf breaking"),
     ]
 

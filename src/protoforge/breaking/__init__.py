@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from protoforge.breaking.changelog import Changelog
+    from protoforge.breaking.early import EarlyBuf
     from protoforge.breaking.findings import Report
     from protoforge.config import Config
 
@@ -27,41 +28,45 @@ if TYPE_CHECKING:
 FULL_CHECK_UP_TO = 200
 
 
-def check_breaking(config: Config, against: str, *, full: bool = False) -> Report:
+def check_breaking(
+    config: Config, against: str, *, full: bool = False, started_buf: EarlyBuf | None = None
+) -> Report:
     """Compare the current contracts with the baseline `against` under the project's buf.yaml.
 
     By default only the packages that the change touches are compiled and compared (see
     `incremental`), with the same findings as the full check; `full=True` compiles and compares
-    every contract on both sides."""
-    from protoforge.breaking.buf import start_buf
-    from protoforge.breaking.bufconfig import load_buf_settings, with_buf_excludes
-
-    settings = load_buf_settings(config)
-    config = with_buf_excludes(config, settings)
-    early = None
-    small = _small(config)
-    if full or small:
-        # buf's start-up overlaps everything from here on, imports included (see EarlyBuf)
-        early = start_buf(settings, small=small)
-    else:
-        from protoforge.breaking.incremental.check import check
-
-        report = check(config, against, settings)
-        if report is not None:
-            return report
+    every contract on both sides. `started_buf`: a `buf breaking` the caller launched before
+    loading the configuration (`EarlyBuf.launch`, see `early`); it is used when it suits the
+    check and stopped either way."""
+    early = started_buf
     try:
+        from protoforge.breaking.buf import start_buf
+        from protoforge.breaking.bufconfig import load_buf_settings, with_buf_excludes
+
+        settings = load_buf_settings(config)
+        config = with_buf_excludes(config, settings)
+        from protoforge.source.discover import discover
+
+        contracts = discover(config)
+        small = len(contracts) <= FULL_CHECK_UP_TO
+        if full or small:
+            # buf's start-up overlaps everything from here on, imports included (see EarlyBuf)
+            early = start_buf(settings, small=small, started=early)
+        else:
+            if early is not None:
+                early.cancel()
+                early = None
+            from protoforge.breaking.incremental.check import check
+
+            report = check(config, against, settings)
+            if report is not None:
+                return report
         from protoforge.breaking import full as full_check
 
-        return full_check.check(config, against, settings, early)
+        return full_check.check(config, against, settings, early, contracts)
     finally:
         if early is not None:
             early.cancel()
-
-
-def _small(config: Config) -> bool:
-    from protoforge.source.discover import discover
-
-    return len(discover(config)) <= FULL_CHECK_UP_TO
 
 
 def snapshot(config: Config) -> bytes:

@@ -9,13 +9,10 @@ their cached imports) does not run protoc for the baseline at all.
 The key covers the commit id, the proto roots (relative to the repository), the exclude globs and
 the tool versions (protoforge, grpcio-tools, protobuf). An entry is one file,
 `<cache>/breaking-baselines/<key>.binpb`: a header line with a SHA-256 of the payload, then a
-FileDescriptorSet. `<cache>` is the user's cache directory, not the project: check-breaking
-runs in CI and in review checkouts, where an unasked-for directory in the tree gets committed
-or breaks `git status`-clean checks. It is `$PROTOFORGE_CACHE_DIR` if set, else
-`$XDG_CACHE_HOME/protoforge`, else the platform's usual place (`~/.cache/protoforge`,
-`~/Library/Caches/protoforge`, `%LOCALAPPDATA%\\protoforge\\Cache`). Anything unreadable, of
-another format or with a wrong checksum is a miss, never an error; writes go through a temporary
-file and `os.replace`. Only the most recently used entries are kept.
+FileDescriptorSet. `<cache>` is the user's cache directory, not the project (see `cachedir`).
+Anything unreadable, of another format or with a wrong checksum is a miss, never an error;
+writes go through a temporary file and `os.replace`. Only the most recently used entries are
+kept.
 """
 
 from __future__ import annotations
@@ -28,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from protoforge.breaking.cachedir import cache_root
 from protoforge.config import Config
 from protoforge.paths import atomic_write
 
@@ -37,23 +35,6 @@ if TYPE_CHECKING:
 SUBDIR = "breaking-baselines"
 MAGIC = b"protoforge-baseline-cache 1 "
 KEEP = 8  # entries kept (most recently used first)
-
-
-def cache_root() -> Path:
-    """Where protoforge keeps caches that are not part of a project (see the module doc)."""
-    import sys
-
-    explicit = os.environ.get("PROTOFORGE_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "protoforge"
-    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        return Path(os.environ["LOCALAPPDATA"]) / "protoforge" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "protoforge"
-    return Path.home() / ".cache" / "protoforge"
 
 
 def directory(config: Config) -> Path:

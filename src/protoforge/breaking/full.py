@@ -14,8 +14,8 @@ from protoforge.breaking.report import categories, finish, names_outside, run_gr
 from protoforge.breaking.sides import compile_current, resolve_baseline
 
 if TYPE_CHECKING:
-    from protoforge.breaking.buf import EarlyBuf
     from protoforge.breaking.bufconfig import BufSettings, RuleGroup
+    from protoforge.breaking.early import EarlyBuf
     from protoforge.breaking.findings import Report
     from protoforge.breaking.sides import Side
     from protoforge.config import Config
@@ -23,17 +23,20 @@ if TYPE_CHECKING:
 
 
 def check(
-    config: Config, against: str, settings: BufSettings, early: EarlyBuf | None = None
+    config: Config,
+    against: str,
+    settings: BufSettings,
+    early: EarlyBuf | None = None,
+    contracts: tuple[ContractFile, ...] | None = None,
 ) -> Report:
     """buf's findings between the baseline `against` and the current contracts, both compiled
-    in full. `early`: buf already started for these settings (`start_buf`), else it starts now;
-    either way it gets the images as they are compiled, and is stopped if they do not come."""
+    in full. `early`: buf already started for these settings (`start_buf`), else it starts now
+    (its start-up overlaps the compiles); it is stopped if the images do not come.
+    `contracts`: the current contracts if the caller has discovered them already."""
     if early is None:
         early = start_buf(settings)
     try:
-        current, contracts = compile_current(config)
-        if early is not None:
-            early.send_current(current.descriptor_set)
+        current, contracts = compile_current(config, contracts)
         return compare(
             config, settings, current, contracts, lambda: resolve_baseline(against, config), early
         )

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from protoforge.errors import CompileError, Diagnostic
 from protoforge.source.discover import ContractFile
+
+if TYPE_CHECKING:
+    import tempfile
 
 # Up to this many files a single in-process protoc beats sharded subprocesses.
 IN_PROCESS_LIMIT = 400
@@ -129,6 +132,8 @@ class _Scratch:
 
     def __enter__(self) -> _Scratch:
         if not self.in_memory:
+            import tempfile  # only without memory files (it costs a few imports)
+
             self.directory = tempfile.TemporaryDirectory(prefix="protoforge-")
         return self
 

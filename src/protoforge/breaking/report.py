@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from protoforge.breaking.buf import rule_catalog, run_breaking, without_files
+from protoforge.breaking.buf import buf_result, rule_catalog, run_breaking, without_files
 
 if TYPE_CHECKING:
-    from protoforge.breaking.buf import EarlyBuf, RawFinding
+    from protoforge.breaking.buf import RawFinding
     from protoforge.breaking.bufconfig import BufSettings, RuleGroup
+    from protoforge.breaking.early import EarlyBuf
     from protoforge.breaking.findings import Locator, Report
     from protoforge.breaking.suppress import Suppression
     from protoforge.config import Config
@@ -42,9 +43,12 @@ def run_groups(
             others = outside(group)
             current_image = without_files(current_image, others)
             baseline_image = without_files(baseline_image, others)
-        if early is not None:
-            raw += early.finish(current_image, baseline_image)
-        else:
+        outcome = None
+        if early is not None and baseline_image:
+            outcome = early.finish(current_image, baseline_image)
+        if outcome is not None:
+            raw += buf_result(*outcome, group.config.version)
+        else:  # no early buf, or it could not be used; no baseline: nothing can break
             raw += run_breaking(current_image, baseline_image, group.config)
     return raw
 

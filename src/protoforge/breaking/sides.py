@@ -13,14 +13,12 @@ same protoc and `exclude` globs as `gen`. A git baseline carries its commit id a
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
 from protoforge.breaking.errors import BaselineError
 from protoforge.breaking.findings import DIRECTIVE
-from protoforge.breaking.git import git_layout, materialise, ref_prefix, resolve_git
 from protoforge.breaking.layout import baseline_layout
 from protoforge.config import Config
 from protoforge.errors import CompileError, ConfigError, Diagnostic
@@ -68,8 +66,12 @@ def check_utf8(shown: str, data: bytes, side: str) -> None:
         ) from None
 
 
-def compile_current(config: Config) -> tuple[Side, tuple[ContractFile, ...]]:
-    contracts = discover(config)
+def compile_current(
+    config: Config, contracts: tuple[ContractFile, ...] | None = None
+) -> tuple[Side, tuple[ContractFile, ...]]:
+    """Today's side; `contracts`: `discover(config)` if the caller has it already."""
+    if contracts is None:
+        contracts = discover(config)
     directives = False
     for contract in contracts:
         text = contract.path.read_bytes()
@@ -151,6 +153,10 @@ def _git(ref: str, config: Config) -> Side:
     """The baseline at a commit, read with the configuration as it was at that commit: a pull
     request that moves the proto root (and updates proto_roots) is compared against the old
     root, not against an empty tree."""
+    import tempfile  # imported here: only a git baseline needs these
+
+    from protoforge.breaking.git import git_layout, materialise, ref_prefix, resolve_git
+
     repo, sha, label = resolve_git(ref, config)
     with tempfile.TemporaryDirectory(prefix="protoforge-baseline-") as tmp:
         tree = Path(tmp) / "tree"
@@ -179,9 +185,31 @@ def _compile_tree(
     for contract in contracts:
         where = f"{shown[contract.root]}{contract.name}" if contract.root in shown else None
         check_utf8(where or contract.display, contract.path.read_bytes(), f"the baseline ({label})")
-    data = compile_baseline(contracts, existing, label, config.jobs, shown_roots, directory)
+    data = _compile_directory(contracts, existing, label, config.jobs, directory)
+    if data is None:
+        data = compile_baseline(contracts, existing, label, config.jobs, shown_roots, directory)
     root_of = {c.name: roots.index(c.root) for c in contracts}
     return Side(label, data, frozenset(c.name for c in contracts), cache_key, root_of)
+
+
+def _compile_directory(
+    contracts: tuple[ContractFile, ...],
+    roots: tuple[Path, ...],
+    label: str,
+    jobs: int,
+    directory: Path | None,
+) -> bytes | None:
+    """A directory baseline's set, from the cache if it holds this very content (see dircache),
+    else compiled and kept; None for the other kinds of baseline (compiled by the caller)."""
+    if directory is None:
+        return None
+    from protoforge.breaking import dircache
+
+    data = dircache.lookup(roots, contracts)
+    if data is None:
+        data = compile_baseline(contracts, roots, label, jobs, None, directory)
+        dircache.store(roots, contracts, data)
+    return data
 
 
 def no_contracts(

@@ -1,0 +1,215 @@
+"""Compiled directory baselines, kept by content: a baseline that has not changed is not compiled
+again.
+
+A pull request is checked against the same baseline on every run (a checkout of main, a
+release's tree), and on a small tree compiling it is a tenth of the check. protoc's output is
+fixed by what it is asked to compile (the contracts, in order, below the same roots), the bytes
+of every file it reads (the contracts and everything they import) and which root each of those
+comes from, and by protoc itself (grpcio-tools' version; the well-known types ship with it). An
+entry records exactly that: the key names the roots, the contracts and the tool versions, and
+the entry holds a copy of every file in the compiled set next to the set. A lookup re-resolves
+each file the way protoc does (the first root that has it, then the well-known types) and
+compares its bytes with the copy: anything that differs, appears in front of it or is gone is a
+miss. A set that needed the descriptors of installed distributions (a file on no root) is not
+kept.
+
+Entries live in `<cache>/breaking-directories/` (see `cachedir`); unreadable, truncated or
+damaged entries (a CRC-32 guards the set) are misses, never errors; writes go through a temporary
+file and `os.replace`; the 8 most recently used entries are kept. This module imports nothing
+heavy: a lookup runs on every check against a directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from protoforge.breaking.cachedir import cache_root
+
+if TYPE_CHECKING:
+    from protoforge.source.discover import ContractFile
+
+SUBDIR = "breaking-directories"
+MAGIC = b"protoforge-directory-baseline 1\n"
+KEEP = 8  # entries kept (most recently used first)
+WELL_KNOWN = -1  # "root index" of a file that protoc finds among the well-known types
+
+
+def lookup(roots: Sequence[Path], contracts: Sequence[ContractFile]) -> bytes | None:
+    """The FileDescriptorSet (imports included, no source info) that compiling `contracts` below
+    `roots` gives, if an entry shows that nothing it depends on has changed; else None."""
+    key = _key(roots, contracts)
+    path = _entry_path(key)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    found = _parse(data, key, roots)
+    if found is not None:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # most recently used
+    return found
+
+
+def store(roots: Sequence[Path], contracts: Sequence[ContractFile], descriptor_set: bytes) -> None:
+    """Keep `descriptor_set`, compiled from `contracts` below `roots`, with copies of the files it
+    was compiled from. Failing to write is not an error: the cache is an optimisation."""
+    names = file_names(descriptor_set)
+    if not names:
+        return
+    files: list[list[str | int]] = []
+    contents: list[bytes] = []
+    for name in names:
+        where = _resolve(name, roots)
+        if where is None:
+            return  # from installed distributions' descriptors: nothing on disk to compare
+        content = b""
+        if where != WELL_KNOWN:
+            try:
+                content = (roots[where] / name).read_bytes()
+            except OSError:
+                return
+        files.append([name, where, len(content)])
+        contents.append(content)
+    key = _key(roots, contracts)
+    header = json.dumps(
+        {"key": key, "files": files, "set": len(descriptor_set), "crc": zlib.crc32(descriptor_set)}
+    ).encode()
+    data = b"".join([MAGIC, b"%d\n" % len(header), header, *contents, descriptor_set])
+    from protoforge.paths import atomic_write
+
+    path = _entry_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, data)
+        _prune(path.parent)
+    except OSError:
+        return
+
+
+def file_names(descriptor_set: bytes) -> list[str] | None:
+    """The `name` of every file in a serialized FileDescriptorSet, read off the wire format (its
+    field 1 holds each FileDescriptorProto, whose field 1 is the name) without the protobuf
+    runtime; None if the bytes are not such a set."""
+    names: list[str] = []
+    position, end = 0, len(descriptor_set)
+    try:
+        while position < end:
+            tag, position = _varint(descriptor_set, position)
+            if tag != (1 << 3 | 2):
+                return None
+            length, position = _varint(descriptor_set, position)
+            file_end = position + length
+            if file_end > end:
+                return None
+            name = _first_name(descriptor_set, position, file_end)
+            if name is None:
+                return None
+            names.append(name)
+            position = file_end
+    except (IndexError, UnicodeDecodeError):
+        return None
+    return names
+
+
+def _first_name(data: bytes, position: int, end: int) -> str | None:
+    while position < end:
+        tag, position = _varint(data, position)
+        wire_type = tag & 7
+        if wire_type == 2:
+            length, position = _varint(data, position)
+            if tag >> 3 == 1:
+                return data[position : position + length].decode("utf-8")
+            position += length
+        elif wire_type == 0:
+            _, position = _varint(data, position)
+        elif wire_type == 1:
+            position += 8
+        elif wire_type == 5:
+            position += 4
+        else:
+            return None
+    return None
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, position
+        shift += 7
+
+
+def _parse(data: bytes, key: str, roots: Sequence[Path]) -> bytes | None:
+    if not data.startswith(MAGIC):
+        return None
+    size_line, _, rest = data[len(MAGIC) :].partition(b"\n")
+    try:
+        header_size = int(size_line)
+        header = json.loads(rest[:header_size])
+        if header["key"] != key:
+            return None  # another entry with the same file name (a CRC-32 collision)
+        position = header_size
+        for name, where, size in header["files"]:
+            if _resolve(name, roots) != where:
+                return None
+            copy = rest[position : position + size]
+            if where != WELL_KNOWN and (roots[where] / name).read_bytes() != copy:
+                return None
+            position += size
+        descriptor_set = rest[position:]
+        if len(descriptor_set) != header["set"] or zlib.crc32(descriptor_set) != header["crc"]:
+            return None
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    return descriptor_set
+
+
+def _resolve(name: str, roots: Sequence[Path]) -> int | None:
+    """Where protoc finds `name`: the index of the first root that has it, WELL_KNOWN for the
+    well-known types that ship with grpcio-tools, None for neither."""
+    for index, root in enumerate(roots):
+        if (root / name).is_file():
+            return index
+    return WELL_KNOWN if (_well_known_types() / name).is_file() else None
+
+
+def _well_known_types() -> Path:
+    import grpc_tools
+
+    return Path(grpc_tools.__file__).parent / "_proto"  # as inprocess.py passes it to protoc
+
+
+def _key(roots: Sequence[Path], contracts: Sequence[ContractFile]) -> str:
+    from grpc_tools import grpc_version
+
+    from protoforge import __version__
+
+    return json.dumps(
+        {
+            "protoforge": __version__,
+            "grpcio-tools": grpc_version.VERSION,
+            "source_info": False,
+            "roots": [str(root) for root in roots],
+            "contracts": [contract.name for contract in contracts],
+        }
+    )
+
+
+def _entry_path(key: str) -> Path:
+    # CRC-32 names the file only; the entry repeats the whole key, so a collision is a miss
+    return cache_root() / SUBDIR / f"{zlib.crc32(key.encode()):08x}.bin"
+
+
+def _prune(directory: Path) -> None:
+    entries = sorted(directory.glob("*.bin"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for stale in entries[KEEP:]:
+        stale.unlink(missing_ok=True)

@@ -1,0 +1,248 @@
+"""`buf breaking`, started before its inputs exist: the small-tree check's critical path.
+
+On a tree of a few contracts a breaking check is mostly fixed costs: Python's start-up and
+imports on one side, buf's start-up (Go's runtime, its command tree, the system's CA
+certificates) and its rule listing on the other. Run one after the other they add up; so buf is
+started first, before protoforge has imported the modules that read its configuration, and
+waits on its stdin for the current image while protoforge compiles both sides.
+
+buf reads its inputs in order: the current image (stdin, to its end), then the files named by
+`--config` and `--against`. So `finish` writes the configuration (`buf.yaml`) and the baseline
+image as ordinary files in buf's private directory first and only then the current image to
+stdin: buf wakes once, with everything in place. (Named pipes for the configuration and the
+baseline, fed by threads, cost a wake-up of buf and of a Python thread per pipe, which on a
+loaded machine is a wait for a core each time.) A buf that looked for those files before its
+stdin ended would fail naming them; `finish` then returns None and the caller runs buf the
+ordinary way. POSIX only (`launch` returns None elsewhere).
+
+This module imports nothing of protoforge's at import time: the console entry point loads it
+(and starts buf) before the configuration modules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from protoforge.breaking.bufconfig import BreakingConfig
+
+# buf is a short-lived Go process whose garbage collector, on a small input, costs more than the
+# comparison itself (on 2 shared cores, `buf breaking` over two 10-file images took about 40%
+# less wall time with the collector off; see docs/performance.md). So on small images it runs
+# with the collector off up to a heap limit, above which Go collects again (GOMEMLIMIT). Large
+# images (a --full check of thousands of files) keep Go's default, as does a GOGC or GOMEMLIMIT
+# the user set.
+BUF_GC = {"GOGC": "off", "GOMEMLIMIT": "1GiB"}
+SMALL_IMAGES = 4 << 20  # bytes of both images together
+
+# At start-up buf loads and parses the system's CA certificates (for its registry client), about
+# 20 ms of a 0.1 s run over two small images. A comparison of two images (and a configuration
+# given inline or as a local file) never opens a connection, so for those runs Go's certificate
+# loader (crypto/x509 on Unix: SSL_CERT_FILE, SSL_CERT_DIR) is pointed at an empty file and a
+# directory that does not exist (a missing one is skipped; any other error would be fatal to buf).
+
+
+def buf_environment(small: bool, *, offline_in: Path | None = None) -> dict[str, str] | None:
+    """The environment buf runs in (None: the user's, unchanged). `small`: small inputs (see
+    BUF_GC); `offline_in`: buf only compares images, and this is a directory of the run's own
+    (its `no-certificates` does not exist)."""
+    changes: dict[str, str] = {}
+    if small and "GOGC" not in os.environ and "GOMEMLIMIT" not in os.environ:
+        changes.update(BUF_GC)
+    if offline_in is not None:
+        changes["SSL_CERT_FILE"] = os.devnull
+        changes["SSL_CERT_DIR"] = str(offline_in / "no-certificates")
+    return {**os.environ, **changes} if changes else None
+
+
+def buf_path() -> Path | None:
+    """The `buf` of the running interpreter's environment (the buf-bin package installs it next
+    to python), else the one on PATH, else None."""
+    name = "buf.exe" if os.name == "nt" else "buf"
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return beside
+    import shutil
+
+    found = shutil.which("buf")
+    return Path(found) if found else None
+
+
+def breaking_command(buf: Path, current: str, baseline: str, config: str) -> list[str]:
+    """`buf breaking` over two images; `config` is the configuration's JSON or a buf.yaml path."""
+    return [
+        str(buf),
+        "breaking",
+        current,
+        "--against",
+        baseline,
+        "--error-format",
+        "json",
+        "--config",
+        config,
+    ]
+
+
+class EarlyBuf:
+    """A running `buf breaking` waiting for its configuration and images (see the module doc);
+    the findings are those of `buf.run_breaking` over the same images and configuration."""
+
+    def __init__(self, process: subprocess.Popen[bytes], directory: Path, small: bool) -> None:
+        self.process = process
+        self.directory = directory
+        self.small = small  # started with BUF_GC: only for small images
+        self.config: BreakingConfig | None = None
+        self.done = False
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / "buf.yaml"  # buf takes a --config ending in .yaml for a file
+
+    @property
+    def baseline_path(self) -> Path:
+        return self.directory / "baseline.binpb"
+
+    @classmethod
+    def launch(cls, *, small: bool) -> EarlyBuf | None:
+        """buf started with nothing to read yet; None where that is not possible (not POSIX, no
+        buf: the caller runs buf the ordinary way, which also reports a missing buf)."""
+        buf = buf_path() if os.name == "posix" else None
+        if buf is None:
+            return None
+        try:
+            directory = _private_directory()
+        except OSError:
+            return None
+        try:
+            process = subprocess.Popen(
+                breaking_command(
+                    buf,
+                    "-#format=binpb",
+                    f"{directory / 'baseline.binpb'}#format=binpb",
+                    str(directory / "buf.yaml"),
+                ),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=directory,
+                env=buf_environment(small, offline_in=directory),
+            )
+        except OSError:
+            _remove(directory)
+            return None
+        return cls(process, directory, small)
+
+    def configure(self, config: BreakingConfig) -> None:
+        """The configuration buf is to check with (written out in `finish`)."""
+        self.config = config
+
+    def finish(self, current: bytes, baseline: bytes) -> tuple[int, bytes, bytes] | None:
+        """Hand buf its inputs and wait: buf's (exit code, stdout, stderr), for `buf.buf_result`
+        as for an ordinary run; None if buf could not read its files (see the module doc: the
+        caller runs buf the ordinary way) or was not configured. buf is stopped either way."""
+        if self.done or self.config is None:
+            self.cancel()
+            return None
+        try:
+            _write(self.config_path, self.config.to_buf_json().encode())
+            _write(self.baseline_path, baseline)
+        except OSError:
+            self.cancel()
+            return None
+        self.done = True
+        try:
+            _send(self.process, current or empty_image())
+            stdout, stderr = self.process.communicate()
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.communicate()
+            _remove(self.directory)
+        code = self.process.returncode
+        # 100 is buf's "findings" (buf.BUF_FINDINGS_EXIT); any other failure that names this
+        # directory is about the files written into it
+        if code not in (0, 100) and str(self.directory).encode() in stderr:
+            return None  # it looked for its files before they were there
+        return code, stdout, stderr
+
+    def cancel(self) -> None:
+        """Stop buf if its configuration or images will not come (a side does not compile, the
+        tree is too large for this buf, several rule groups): idempotent."""
+        if self.done:
+            return
+        self.done = True
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+        _remove(self.directory)
+
+
+def _send(process: subprocess.Popen[bytes], data: bytes) -> None:
+    """Write `data` to buf's stdin and close it. In one write where the pipe can be made large
+    enough (Linux: F_SETPIPE_SZ, up to the system's limit): Popen.communicate writes its input
+    in 512-byte pieces, each of which can wake buf. buf reads its stdin before it writes
+    anything, so the blocking write cannot deadlock; if buf has stopped, its stderr says why."""
+    stdin = process.stdin
+    process.stdin = None  # closed here: communicate() must not touch it
+    if stdin is None:
+        return
+    try:
+        import fcntl
+
+        set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+        if set_size is not None:
+            with contextlib.suppress(OSError):  # above the limit: the write just blocks more
+                fcntl.fcntl(stdin.fileno(), set_size, max(len(data), 1 << 16))
+        stdin.write(data)
+        stdin.close()
+    except BrokenPipeError:
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write `path` under a temporary name first: buf sees it whole or not at all."""
+    staging = path.with_name(f".{path.name}.part")
+    staging.write_bytes(data)
+    os.replace(staging, path)
+
+
+def _private_directory() -> Path:
+    """A new directory only this user can enter (tempfile.mkdtemp's guarantees, without
+    importing tempfile and what it imports on the path before buf starts)."""
+    base = Path(os.environ.get("TMPDIR") or "/tmp")
+    for _ in range(100):
+        candidate = base / f"protoforge-buf-{os.urandom(6).hex()}"
+        try:
+            os.mkdir(candidate, 0o700)
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"no free temporary directory name in {base}")
+
+
+def _remove(directory: Path) -> None:
+    """Remove the run's directory: its two files, unless buf left more (then shutil does it)."""
+    try:
+        for name in os.listdir(directory):
+            os.unlink(directory / name)
+        os.rmdir(directory)
+    except OSError:
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def empty_image() -> bytes:
+    """buf rejects an image without files; one empty file stands for "no contracts" (only ever on
+    the current side, where an added file cannot be a finding)."""
+    from google.protobuf import descriptor_pb2
+
+    files = descriptor_pb2.FileDescriptorSet()
+    files.file.add(name="protoforge_empty.proto", syntax="proto3")
+    return files.SerializeToString()

@@ -1,0 +1,179 @@
+"""buf started before its configuration and images exist (breaking/early.py): the same findings
+as an ordinary buf run, nothing left behind whichever way the check ends, and buf's image-only
+runs without the system's CA certificates."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from breaking_support import isolated_cache, write_tree  # noqa: F401
+from conftest import run_cli
+
+from protoforge.breaking.bufconfig import BreakingConfig, BufSettings, RuleGroup
+from protoforge.breaking.early import EarlyBuf, buf_environment
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="the early buf is POSIX only")
+
+BEFORE = """syntax = "proto3";
+package acme.v1;
+message Order { string id = 1; int32 quantity = 2; string note = 3; }
+service Orders { rpc Get(Order) returns (Order); rpc Delete(Order) returns (Order); }
+"""
+AFTER = """syntax = "proto3";
+package acme.v1;
+message Order { string id = 1; int64 quantity = 2; }
+service Orders { rpc Get(Order) returns (Order); }
+"""
+TOML = 'proto_roots = ["proto"]\nout = "gen"\n'
+
+
+def _images(tmp_path: Path) -> tuple[bytes, bytes]:
+    from protoforge.breaking.inprocess import compile_descriptor_set
+    from protoforge.source.discover import ContractFile
+
+    images = []
+    for name, text in (("current", AFTER), ("baseline", BEFORE)):
+        root = write_tree(tmp_path / name, {"acme/v1/o.proto": text})
+        contract = ContractFile(name="acme/v1/o.proto", root=root)
+        images.append(compile_descriptor_set([contract], [root], source_info=name == "current"))
+    return images[0], images[1]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        BreakingConfig(),
+        BreakingConfig(use=("WIRE",), version="v2"),
+        BreakingConfig(use=("FILE",), except_=("RPC_NO_DELETE",), version="v1"),
+    ],
+    ids=["default", "v2 WIRE", "v1 FILE except RPC_NO_DELETE"],
+)
+def test_a_buf_configured_after_it_started_finds_what_an_ordinary_run_finds(
+    config: BreakingConfig, tmp_path: Path
+) -> None:
+    from protoforge.breaking.buf import buf_result, run_breaking
+
+    current, baseline = _images(tmp_path)
+    expected = run_breaking(current, baseline, config)
+    early = EarlyBuf.launch(small=True)
+    assert early is not None
+    early.configure(config)
+    outcome = early.finish(current, baseline)
+    assert outcome is not None
+    assert buf_result(*outcome, config.version) == expected
+    assert not early.directory.exists()
+    if config.use == ("FILE",) and config.except_:
+        assert {f.rule for f in expected} == {"FIELD_SAME_TYPE", "FIELD_NO_DELETE"}
+    else:
+        assert expected  # the pair has findings under every configuration above
+
+
+def test_a_buf_that_cannot_read_its_files_is_replaced_by_an_ordinary_run(tmp_path: Path) -> None:
+    """A buf that looked for its configuration or baseline before its stdin ended (not today's
+    buf) would fail naming its directory: the check then runs buf the ordinary way."""
+    import subprocess
+
+    from protoforge.breaking.buf import find_buf, run_breaking
+    from protoforge.breaking.early import breaking_command
+    from protoforge.breaking.report import run_groups
+
+    current, baseline = _images(tmp_path)
+    directory = tmp_path / "early"
+    directory.mkdir()
+    command = breaking_command(
+        find_buf(), "-#format=binpb", f"{directory}/elsewhere.binpb", str(directory / "buf.yaml")
+    )
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    misdirected = EarlyBuf(process, directory, small=True)
+    misdirected.configure(BreakingConfig())
+    settings = BufSettings(None, (RuleGroup(BreakingConfig(), (0,)),))
+    found = run_groups(settings, current, baseline, lambda group: frozenset(), misdirected)
+    assert found == run_breaking(current, baseline, BreakingConfig())
+    assert found and misdirected.process.returncode not in (0, 100)
+    assert not directory.exists()
+
+
+def test_an_unused_early_buf_is_stopped_and_its_directory_removed() -> None:
+    from protoforge.breaking.buf import start_buf
+
+    early = EarlyBuf.launch(small=True)
+    assert early is not None
+    two_groups = BufSettings(
+        None, (RuleGroup(BreakingConfig(), (0,)), RuleGroup(BreakingConfig(use=("WIRE",)), (1,)))
+    )
+    assert start_buf(two_groups, small=True, started=early) is None
+    assert early.process.returncode is not None
+    assert not early.directory.exists()
+    early.cancel()  # idempotent
+
+
+def test_an_early_buf_for_small_images_is_not_used_for_large_ones() -> None:
+    from protoforge.breaking.buf import start_buf
+
+    early = EarlyBuf.launch(small=True)
+    assert early is not None
+    one_group = BufSettings(None, (RuleGroup(BreakingConfig(), (0,)),))
+    replacement = start_buf(one_group, small=False, started=early)
+    try:
+        assert replacement is not None and replacement is not early
+        assert not replacement.small
+        assert early.process.returncode is not None and not early.directory.exists()
+    finally:
+        if replacement is not None:
+            replacement.cancel()
+
+
+@pytest.mark.parametrize(
+    ("buf_yaml", "expected_code"),
+    [
+        (None, 1),  # findings
+        ("version: v1\nbreaking:\n  use: [NOT_A_RULE]\n", 2),  # buf rejects the configuration
+        ("version: v1\nbreaking: [\n", 2),  # protoforge rejects buf.yaml before buf is configured
+    ],
+    ids=["findings", "unknown rule", "invalid buf.yaml"],
+)
+def test_check_breaking_leaves_no_process_state_behind(
+    buf_yaml: str | None, expected_code: int, tmp_path: Path
+) -> None:
+    files = {"protoforge.toml": TOML, "proto/acme/v1/o.proto": AFTER}
+    if buf_yaml is not None:
+        files["buf.yaml"] = buf_yaml
+    project = write_tree(tmp_path / "project", files)
+    baseline = write_tree(tmp_path / "baseline", {"proto/acme/v1/o.proto": BEFORE})
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = run_cli(
+        "check-breaking",
+        "--against",
+        baseline,
+        "--format",
+        "json",
+        cwd=project,
+        env={"TMPDIR": str(scratch)},
+        timeout=60,
+    )
+    assert result.code == expected_code, result.output
+    assert list(scratch.iterdir()) == []  # the early buf's files are gone, whatever happened
+    if expected_code == 1:
+        assert '"rule": "FIELD_SAME_TYPE"' in result.stdout
+        assert result.stdout.rstrip().endswith("}")  # flushed in full before the process ended
+
+
+def test_image_only_buf_runs_do_not_load_ca_certificates(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", "/the/users/bundle.pem")
+    environment = buf_environment(False, offline_in=tmp_path)
+    assert environment is not None
+    assert environment["SSL_CERT_FILE"] == os.devnull
+    assert not Path(environment["SSL_CERT_DIR"]).exists()  # a missing directory is skipped
+    assert Path(environment["SSL_CERT_DIR"]).parent == tmp_path
+    assert "GOGC" not in environment
+    # other runs (lint's, over sources with dependencies) may need the network: the user's setting
+    assert (buf_environment(True) or {})["SSL_CERT_FILE"] == "/the/users/bundle.pem"
