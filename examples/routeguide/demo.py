@@ -60,7 +60,7 @@ def run(client: RouteGuideClient) -> None:
     try:
         next(client.list_features(Rectangle()))
     except runtime.InvalidArgument as error:
-        print(f"errors are typed exceptions    -> {type(error).__name__}: {error.details}")
+        print(f"errors are typed exceptions    -> {type(error).__name__}: {error.message}")
 
 
 def main() -> None:

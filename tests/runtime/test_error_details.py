@@ -42,7 +42,9 @@ def sent_details(gen: Generated, where: str) -> list[Any]:
                 )
             ]
         ),
-        error_details_pb2.ErrorInfo(reason="OUT_OF_MAP", domain="routeguide", metadata={"at": where}),
+        error_details_pb2.ErrorInfo(
+            reason="OUT_OF_MAP", domain="routeguide", metadata={"at": where}
+        ),
         gen.pb2.Feature(name="nearest", location=gen.geo.Point(latitude=1)),
         any_pb2.Any(type_url=UNKNOWN_TYPE, value=b"\x08\x01"),
     ]
@@ -158,9 +160,7 @@ def assert_exact_details(gen: Generated, error: Any, where: str) -> None:
     assert list(error.details) == expected
     bad_request = error.detail(error_details_pb2.BadRequest)
     assert bad_request is not None
-    assert [(v.field, v.reason) for v in bad_request.field_violations] == [
-        ("latitude", "NEGATIVE")
-    ]
+    assert [(v.field, v.reason) for v in bad_request.field_violations] == [("latitude", "NEGATIVE")]
     info = error.detail(error_details_pb2.ErrorInfo)
     assert info is not None and info.metadata["at"] == where
     assert error.detail(error_details_pb2.RetryInfo) is None
@@ -239,9 +239,11 @@ def test_errors_without_details_and_plain_grpc_aborts_have_none(gen: Generated) 
     admin = gen.server.AdminServicer()  # UNIMPLEMENTED through context.abort
     server = rt.start([admin], "127.0.0.1:0")
     try:
-        with gen.client.AdminClient.connect(f"127.0.0.1:{server.port}") as client:
-            with pytest.raises(rt.Unimplemented) as caught:
-                client.get_tags(gen.geo.Point())
+        with (
+            gen.client.AdminClient.connect(f"127.0.0.1:{server.port}") as client,
+            pytest.raises(rt.Unimplemented) as caught,
+        ):
+            client.get_tags(gen.geo.Point())
     finally:
         server.server.stop(None).wait()
     assert caught.value.details == ()
