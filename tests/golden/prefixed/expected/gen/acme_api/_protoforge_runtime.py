@@ -301,6 +301,9 @@ def encode_status(error: GrpcError) -> tuple[str, bytes]:
         raise DetailsUnavailable(_DETAILS_NEED) from missing
     packed = []
     for detail in error.details:
+        if isinstance(detail, any_pb2.Any):
+            packed.append(detail)  # already packed (e.g. a detail of unknown type passed on)
+            continue
         holder = any_pb2.Any()
         holder.Pack(detail)
         packed.append(holder)
