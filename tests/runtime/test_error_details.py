@@ -339,3 +339,35 @@ def test_async_response_metadata_of_successful_calls(gen: Generated) -> None:
 def test_a_broken_details_trailer_gives_no_details(gen: Generated) -> None:
     error = gen.runtime.Internal("x", trailing_metadata=[("grpc-status-details-bin", b"\xff\xff")])
     assert error.details == ()
+
+
+def test_without_grpcio_status_only_the_details_fail(
+    gen: Generated, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server without grpcio-status still ends the call with the code and message (and logs
+    why the details were left out); a client without googleapis-common-protos gets its typed
+    error, and only reading `.details` raises, naming what to install."""
+    import sys
+
+    rt, geo = gen.runtime, gen.geo
+    server = rt.start([make_sync_servicer(gen)], "127.0.0.1:0")
+    try:
+        with gen.client.RouteGuideClient.connect(f"127.0.0.1:{server.port}") as client:
+            monkeypatch.setitem(sys.modules, "grpc_status", None)  # import fails
+            with pytest.raises(rt.InvalidArgument) as caught:
+                client.get_feature(geo.Point(latitude=-1))
+            monkeypatch.delitem(sys.modules, "grpc_status")
+            with pytest.raises(rt.InvalidArgument) as with_details:
+                client.get_feature(geo.Point(latitude=-1))
+    finally:
+        server.server.stop(None).wait()
+    assert caught.value.message == "bad point in get_feature"
+    assert ("x-reason", "negative") in caught.value.trailing_metadata
+    assert caught.value.details == ()
+    assert "sent without its details" in caplog.text and "pip install grpcio-status" in caplog.text
+
+    monkeypatch.setitem(sys.modules, "google.rpc", None)
+    error = with_details.value
+    assert error.message == "bad point in get_feature"
+    with pytest.raises(rt.DetailsUnavailable, match="pip install grpcio-status"):
+        error.details  # noqa: B018 - the property is what is tested
