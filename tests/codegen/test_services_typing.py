@@ -147,6 +147,7 @@ from collections.abc import Iterator
 
 import grpc
 from google.rpc import error_details_pb2
+from google.rpc.error_details_pb2 import BadRequest
 
 from rg_types import _protoforge_runtime as runtime
 from rg_types.routeguide.v1 import geo_pb2, route_guide_pb2, route_guide_pf_client
@@ -197,13 +198,15 @@ async def async_misuse(client: route_guide_pf_client.AsyncRouteGuideClient) -> N
     print(feature)
 
 
-def details_misuse(error: runtime.GrpcError, client: route_guide_pf_client.RouteGuideClient) -> None:
+def details_misuse(
+    error: runtime.GrpcError, client: route_guide_pf_client.RouteGuideClient
+) -> None:
     error.detail(int)  # E: type-var
     text: str = error.details  # E: assignment
     error.details.startswith("no")  # E: attr-defined
     error.detail(error_details_pb2.BadRequest).field_violations  # E: union-attr
     error.detail(error_details_pb2.ErrorInfo).reason.upper()  # E: union-attr
-    info: error_details_pb2.ErrorInfo | None = error.detail(error_details_pb2.BadRequest)  # E: assignment
+    info: error_details_pb2.ErrorInfo | None = error.detail(BadRequest)  # E: assignment
     runtime.InvalidArgument("bad", details=["a text"])  # E: list-item
     client.get_feature(geo_pb2.Point(), response_metadata=[])  # E: arg-type
     seen = runtime.ResponseMetadata()

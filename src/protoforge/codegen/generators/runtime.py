@@ -16,7 +16,6 @@ from protoforge import naming, runtime
 from protoforge.codegen.pysource import docstring
 from protoforge.output.ownership import header
 
-
 # The contracts whose messages the runtime hands to users (`GrpcError.details`: BadRequest,
 # ErrorInfo, ... inside a google.rpc.Status). googleapis-common-protos installs their modules
 # without types for mypy, so a tree with a runtime gets their stubs as if a contract imported
