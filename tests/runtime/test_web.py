@@ -211,10 +211,12 @@ def test_connect_node_grpc_web_and_connect_transports(project: Path, web: str) -
         stream = result["server_stream"]
         assert [r["name"] for r in stream["responses"]] == ["f1", "f2", "f3"]
         assert stream["trailers"]["x-echo-trailing"] == "web"
+        # The servicer raised with a BadRequest and an ErrorInfo (tests/interop/py_server.py):
+        # Connect-ES reads them from the gateway's answer, over gRPC-Web and Connect alike.
         assert result["error"]["error"] == {
             "code": 5,
             "message": "no feature at -5,42",
-            "details": [],
+            "details": [{"type": "google.rpc.BadRequest"}, {"type": "google.rpc.ErrorInfo"}],
         }
         assert result["deadline"]["error"]["code"] == 4
         assert result["client_stream"]["error"]["code"] == 12
