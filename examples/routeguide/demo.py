@@ -13,6 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE / "generated"), str(HERE)]
 
+from google.rpc.error_details_pb2 import BadRequest  # noqa: E402
 from routeguide import _protoforge_runtime as runtime  # noqa: E402
 from routeguide.v1.route_guide_pb2 import Point, Rectangle, RouteNote  # noqa: E402
 from routeguide.v1.route_guide_pf_client import RouteGuideClient  # noqa: E402
@@ -60,7 +61,10 @@ def run(client: RouteGuideClient) -> None:
     try:
         next(client.list_features(Rectangle()))
     except runtime.InvalidArgument as error:
-        print(f"errors are typed exceptions    -> {type(error).__name__}: {error.details}")
+        print(f"errors are typed exceptions    -> {type(error).__name__}: {error.message}")
+        bad_request = error.detail(BadRequest)
+        fields = [v.field for v in bad_request.field_violations] if bad_request else []
+        print(f"    with typed details: BadRequest fields {fields}")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+from google.rpc import error_details_pb2
 from routeguide import _protoforge_runtime as runtime
 from routeguide.v1 import route_guide_pb2, route_guide_pf_server
 
@@ -74,8 +75,23 @@ class RouteGuide(route_guide_pf_server.RouteGuideServicer):
         context: grpc.ServicerContext,
     ) -> Iterator[route_guide_pb2.Feature]:
         """Streams the named features inside the given rectangle."""
-        if not (request.HasField("lo") and request.HasField("hi")):
-            raise runtime.InvalidArgument("a rectangle needs both corners, lo and hi")
+        missing = [corner for corner in ("lo", "hi") if not request.HasField(corner)]
+        if missing:
+            # The details travel in the standard grpc-status-details-bin trailer: any gRPC
+            # client reads them field by field (here: error.detail(BadRequest)).
+            raise runtime.InvalidArgument(
+                "a rectangle needs both corners, lo and hi",
+                details=[
+                    error_details_pb2.BadRequest(
+                        field_violations=[
+                            error_details_pb2.BadRequest.FieldViolation(
+                                field=corner, description="missing", reason="REQUIRED"
+                            )
+                            for corner in missing
+                        ]
+                    )
+                ],
+            )
         left, right = sorted((request.lo.longitude, request.hi.longitude))
         bottom, top = sorted((request.lo.latitude, request.hi.latitude))
         for feature in self.features:

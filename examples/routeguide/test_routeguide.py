@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from google.rpc.error_details_pb2 import BadRequest
 from routeguide import _protoforge_runtime as runtime
 from routeguide.v1.route_guide_pb2 import Point, Rectangle, RouteNote
 from routeguide.v1.route_guide_pf_client import RouteGuideClient
@@ -56,8 +57,11 @@ def test_list_features(client: RouteGuideClient) -> None:
         "101 New Jersey 10, Whippany, NJ 07981, USA",
         "4001 Tremley Point Road, Linden, NJ 07036, USA",
     ]
-    with pytest.raises(runtime.InvalidArgument, match="both corners"):
-        list(client.list_features(Rectangle()))
+    with pytest.raises(runtime.InvalidArgument, match="both corners") as caught:
+        list(client.list_features(Rectangle(lo=Point())))
+    bad_request = caught.value.detail(BadRequest)
+    assert bad_request is not None
+    assert [(v.field, v.reason) for v in bad_request.field_violations] == [("hi", "REQUIRED")]
 
 
 def test_record_route(client: RouteGuideClient) -> None:

@@ -15,7 +15,7 @@ from protoforge.codegen.generators.markers import marker_files
 from protoforge.codegen.generators.protoc_python import python_package_files
 from protoforge.codegen.generators.provided_stubs import provided_stub_files, stub_path
 from protoforge.codegen.generators.rendered import rendered_files
-from protoforge.codegen.generators.runtime import runtime_files
+from protoforge.codegen.generators.runtime import RUNTIME_PROTO_IMPORTS, runtime_files
 from protoforge.codegen.generators.targets import target_files
 from protoforge.codegen.layout import Layout
 from protoforge.config import Config
@@ -146,12 +146,10 @@ def _shared_files(
     }
     for name in incremental.kept_or_missing(selection, map(str, runtimes), kept):
         files[Path(name)] = GeneratedFile(runtimes[Path(name)].encode())
-    untyped = {
-        str(config.out / stub_path(found)): found
-        for found in untyped_closure(
-            {name for record in records.values() for name in record.imports}
-        )
-    }
+    imported = {name for record in records.values() for name in record.imports}
+    if runtimes:
+        imported.update(RUNTIME_PROTO_IMPORTS)
+    untyped = {str(config.out / stub_path(found)): found for found in untyped_closure(imported)}
     stubs = [untyped[name] for name in incremental.kept_or_missing(selection, untyped, kept)]
     for relative, data in provided_stub_files(stubs).items():
         files[config.out / relative] = GeneratedFile(data)

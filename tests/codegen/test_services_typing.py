@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
+from google.rpc import error_details_pb2
 
 from rg_types import _protoforge_runtime as runtime
 from rg_types.routeguide.v1 import geo_pb2, route_guide_pb2, route_guide_pf_client
@@ -32,7 +33,11 @@ class RouteGuide(server.RouteGuideServicer):
         self, request: geo_pb2.Point, context: grpc.ServicerContext
     ) -> route_guide_pb2.Feature:
         if request.latitude < 0:
-            raise runtime.InvalidArgument("latitude must be positive")
+            violation = error_details_pb2.BadRequest.FieldViolation(field="latitude")
+            raise runtime.InvalidArgument(
+                "latitude must be positive",
+                details=[error_details_pb2.BadRequest(field_violations=[violation])],
+            )
         return route_guide_pb2.Feature(name="x", location=request)
 
     def list_features(
@@ -62,7 +67,21 @@ def main() -> None:
         try:
             client.get_feature(geo_pb2.Point(latitude=-1))
         except runtime.InvalidArgument as error:
-            print(error.code, error.details, error.trailing_metadata)
+            print(error.code, error.message, error.trailing_metadata)
+            bad_request = error.detail(error_details_pb2.BadRequest)
+            fields: list[str] = [] if bad_request is None else [
+                v.field for v in bad_request.field_violations
+            ]
+            infos: tuple[error_details_pb2.ErrorInfo, ...] = error.details_of(
+                error_details_pb2.ErrorInfo
+            )
+            own = error.detail(route_guide_pb2.Feature)
+            print(fields, [i.reason for i in infos], own.name if own else "", error.details)
+        seen = runtime.ResponseMetadata()
+        client.get_feature(geo_pb2.Point(), response_metadata=seen)
+        headers: tuple[tuple[str, str | bytes], ...] = seen.initial_metadata
+        stream = client.list_features(geo_pb2.Rectangle(), response_metadata=seen)
+        print(headers, stream.initial_metadata(), list(stream), stream.trailing_metadata())
     running.shutdown(grace=1.0)
 """
 
@@ -108,8 +127,11 @@ async def main() -> None:
     async with route_guide_pf_client.AsyncRouteGuideClient.connect(target) as client:
         feature: route_guide_pb2.Feature = await client.get_feature(geo_pb2.Point())
         names = [f.name async for f in client.list_features(geo_pb2.Rectangle())]
-        summary = await client.record_route([geo_pb2.Point()])
-        print(feature, names, summary)
+        seen = runtime.ResponseMetadata()
+        summary = await client.record_route([geo_pb2.Point()], response_metadata=seen)
+        stream = client.list_features(geo_pb2.Rectangle())
+        headers: tuple[tuple[str, str | bytes], ...] = await stream.initial_metadata()
+        print(feature, names, summary, seen.trailing_metadata, headers)
     await running.shutdown(grace=1.0)
 
 
@@ -124,6 +146,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
+from google.rpc import error_details_pb2
+from google.rpc.error_details_pb2 import BadRequest
 
 from rg_types import _protoforge_runtime as runtime
 from rg_types.routeguide.v1 import geo_pb2, route_guide_pb2, route_guide_pf_client
@@ -172,6 +196,22 @@ def misuse(client: route_guide_pf_client.RouteGuideClient, sync_server: grpc.Ser
 async def async_misuse(client: route_guide_pf_client.AsyncRouteGuideClient) -> None:
     feature: route_guide_pb2.Feature = client.get_feature(geo_pb2.Point())  # E: assignment
     print(feature)
+
+
+def details_misuse(
+    error: runtime.GrpcError, client: route_guide_pf_client.RouteGuideClient
+) -> None:
+    error.detail(int)  # E: type-var
+    text: str = error.details  # E: assignment
+    error.details.startswith("no")  # E: attr-defined
+    error.detail(error_details_pb2.BadRequest).field_violations  # E: union-attr
+    error.detail(error_details_pb2.ErrorInfo).reason.upper()  # E: union-attr
+    info: error_details_pb2.ErrorInfo | None = error.detail(BadRequest)  # E: assignment
+    runtime.InvalidArgument("bad", details=["a text"])  # E: list-item
+    client.get_feature(geo_pb2.Point(), response_metadata=[])  # E: arg-type
+    seen = runtime.ResponseMetadata()
+    seen.initial_metadata.upper()  # E: attr-defined
+    print(text, info)
 """
 
 MARK = re.compile(r"#\s*E:\s*(?P<codes>[\w\-, ]+)$")

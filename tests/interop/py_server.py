@@ -8,8 +8,10 @@ gRPC-Web and Connect on another 127.0.0.1:0 with CORS for http://page.test, and 
 (so it never outlives the test that started it), then stops. The behaviour is the interop
 contract's, shared with tests/interop/node/server.js (see docs/interop.md):
 
-- GetFeature(Point): latitude < 0 fails with status -latitude, details "no feature at LAT,LON"
-  and trailing metadata x-reason: interop; latitude 999 sleeps `longitude` ms; otherwise
+- GetFeature(Point): latitude < 0 fails with status -latitude, message "no feature at LAT,LON",
+  trailing metadata x-reason: interop and the error details BadRequest (a field violation of
+  `latitude` with the message) and ErrorInfo (reason NO_FEATURE, domain routeguide.interop,
+  metadata latitude: LAT); latitude 999 sleeps `longitude` ms; otherwise
   Feature(name="f<lat>", location=point).
 - ListFeatures(Rectangle): Feature f<lat> for lo.latitude <= lat < hi.latitude.
 - RecordRoute(stream Point): point_count, distance = sum of latitudes, feature_count = points
@@ -70,9 +72,21 @@ def summary(pb2: Any, points: list[Any]) -> Any:
 
 
 def error(rt: Any, point: Any) -> Any:
+    from google.rpc import error_details_pb2
+
     code = next(c for c in rt.ERRORS if c.value[0] == -point.latitude)
+    message = f"no feature at {point.latitude},{point.longitude}"
+    violation = error_details_pb2.BadRequest.FieldViolation(field="latitude", description=message)
     return rt.ERRORS[code](
-        f"no feature at {point.latitude},{point.longitude}",
+        message,
+        details=[
+            error_details_pb2.BadRequest(field_violations=[violation]),
+            error_details_pb2.ErrorInfo(
+                reason="NO_FEATURE",
+                domain="routeguide.interop",
+                metadata={"latitude": str(point.latitude)},
+            ),
+        ],
         trailing_metadata=(("x-reason", "interop"),),
     )
 

@@ -480,13 +480,14 @@ def test_full_disk_fault_leaves_every_path_as_it_was(
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 160 KiB tmpfs (root only: skipped where mounting is not permitted), unmounted after."""
+    """A 256 KiB tmpfs (one contract's tree fits, 40 more do not; root only: skipped where
+    mounting is not permitted), unmounted after."""
     import subprocess
 
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
         check=False,

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -26,6 +27,37 @@ from conftest import FIXTURES, run_cli
 
 PACKAGE = "interop_api"
 PROTO_ROOT = FIXTURES / "services" / "proto"
+
+
+def googleapis_root() -> str:
+    """Where googleapis-common-protos installed google/rpc/*.proto: the Node peers read
+    google.rpc.Status and the error detail types from there."""
+    from google.rpc import status_pb2
+
+    return str(Path(status_pb2.__file__).resolve().parents[2])
+
+
+def expected_status(code: int, latitude: int, longitude: int) -> dict[str, Any]:
+    """The google.rpc.Status both interop servers attach to a failed GetFeature (as JSON)."""
+    message = f"no feature at {latitude},{longitude}"
+    return {
+        "code": code,
+        "message": message,
+        "details": [
+            {
+                "type": "google.rpc.BadRequest",
+                "value": {"field_violations": [{"field": "latitude", "description": message}]},
+            },
+            {
+                "type": "google.rpc.ErrorInfo",
+                "value": {
+                    "reason": "NO_FEATURE",
+                    "domain": "routeguide.interop",
+                    "metadata": {"latitude": str(latitude)},
+                },
+            },
+        ],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +96,13 @@ def python_server(
 def node_client_results(python_server: tuple[str, int]) -> dict[str, Any]:
     node = node_executable()
     done = subprocess.run(
-        [node, str(NODE_DIR / "client.js"), f"127.0.0.1:{python_server[1]}", str(PROTO_ROOT)],
+        [
+            node,
+            str(NODE_DIR / "client.js"),
+            f"127.0.0.1:{python_server[1]}",
+            str(PROTO_ROOT),
+            googleapis_root(),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -116,11 +154,13 @@ def test_node_client_deadline_is_enforced(node_client_results: dict[str, Any]) -
 def test_node_client_sees_the_typed_error_status_and_details(
     node_client_results: dict[str, Any],
 ) -> None:
-    # The servicer raised runtime.NotFound("no feature at -5,42", trailing_metadata=...).
+    # The servicer raised runtime.NotFound("no feature at -5,42", details=[BadRequest(...),
+    # ErrorInfo(...)], trailing_metadata=...): grpc-js reads the google.rpc.Status trailer.
     error = node_client_results["error"]["error"]
     assert error["code"] == grpc.StatusCode.NOT_FOUND.value[0] == 5
     assert error["details"] == "no feature at -5,42"
     assert error["metadata"]["x-reason"] == ["interop"]
+    assert error["status"] == expected_status(5, -5, 42)
 
 
 @pytest.mark.parametrize(
@@ -145,35 +185,13 @@ def test_node_client_metadata_both_ways(node_client_results: dict[str, Any], kin
 def node_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     node = node_executable()
     log = tmp_path_factory.mktemp("logs") / "node_server.log"
-    with peer([node, str(NODE_DIR / "server.js"), str(PROTO_ROOT)], log) as ports:
+    args = [node, str(NODE_DIR / "server.js"), str(PROTO_ROOT), googleapis_root()]
+    with peer(args, log) as ports:
         port = ports["port"]
         yield f"127.0.0.1:{port}"
 
 
 ECHO = (("x-interop-echo", "from-python"), ("x-interop-bin", b"\x00\x01\xfe\xff"))
-
-
-class Recorder(
-    grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.UnaryStreamClientInterceptor,  # type: ignore[misc]
-    grpc.StreamUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.StreamStreamClientInterceptor,  # type: ignore[misc]
-):
-    """Keeps every call, so that a test can read the response metadata of calls made through a
-    generated client (which returns messages only)."""
-
-    def __init__(self) -> None:
-        self.calls: list[Any] = []
-
-    def _record(self, continuation: Any, details: Any, request: Any) -> Any:
-        call = continuation(details, request)
-        self.calls.append(call)
-        return call
-
-    intercept_unary_unary = _record
-    intercept_unary_stream = _record
-    intercept_stream_unary = _record
-    intercept_stream_stream = _record
 
 
 def test_python_client_calls_node_server_all_four_kinds(gen: Generated, node_server: str) -> None:
@@ -220,9 +238,20 @@ def test_python_client_deadline_and_typed_error_from_node(gen: Generated, node_s
     error = caught.value
     assert isinstance(error, rt.GrpcError)
     assert error.code is grpc.StatusCode.NOT_FOUND
-    assert error.details == "no feature at -5,42"
+    assert error.message == "no feature at -5,42"
     assert ("x-reason", "interop") in error.trailing_metadata
     assert isinstance(error.__cause__, grpc.RpcError)
+    # grpc-js sent a google.rpc.Status that protobufjs encoded: the details arrive typed.
+    from google.protobuf import json_format
+    from google.rpc import error_details_pb2
+
+    assert [
+        json_format.MessageToDict(d, preserving_proto_field_name=True) for d in error.details
+    ] == [d["value"] for d in expected_status(5, -5, 42)["details"]]
+    bad_request = error.detail(error_details_pb2.BadRequest)
+    assert bad_request is not None and bad_request.field_violations[0].field == "latitude"
+    info = error.detail(error_details_pb2.ErrorInfo)
+    assert info is not None and (info.reason, info.metadata["latitude"]) == ("NO_FEATURE", "-5")
 
     with gen.client.RouteGuideClient.connect(node_server) as client:
         for number, name in [(3, "InvalidArgument"), (7, "PermissionDenied"), (14, "Unavailable")]:
@@ -231,31 +260,32 @@ def test_python_client_deadline_and_typed_error_from_node(gen: Generated, node_s
 
 
 def test_python_client_metadata_both_ways_with_node(gen: Generated, node_server: str) -> None:
-    geo, pb2 = gen.geo, gen.pb2
-    recorder = Recorder()
-    with grpc.insecure_channel(node_server) as channel:
-        client = gen.client.RouteGuideClient(grpc.intercept_channel(channel, recorder), timeout=10)
-        assert client.get_feature(geo.Point(latitude=8), metadata=ECHO).name == "f8:from-python"
-        replies = client.route_chat(iter([pb2.RouteNote(message="x")]), metadata=ECHO[:1])
+    """The response headers and trailers of successful calls, read without an interceptor:
+    `response_metadata=` for every kind, and the stream's own methods."""
+    geo, pb2, rt = gen.geo, gen.pb2, gen.runtime
+    with gen.client.RouteGuideClient.connect(node_server, timeout=10) as client:
+        unary = rt.ResponseMetadata()
+        feature = client.get_feature(geo.Point(latitude=8), metadata=ECHO, response_metadata=unary)
+        assert feature.name == "f8:from-python"
+        bidi = rt.ResponseMetadata()
+        replies = client.route_chat(
+            iter([pb2.RouteNote(message="x")]), metadata=ECHO[:1], response_metadata=bidi
+        )
         assert [n.message for n in replies] == ["X:from-python"]
-    unary, bidi = recorder.calls
-    for call in (unary, bidi):
-        assert ("x-echo-initial", "from-python") in call.initial_metadata()
-        assert ("x-echo-trailing", "from-python") in call.trailing_metadata()
-    assert ("x-echo-bin", b"\x00\x01\xfe\xff") in unary.trailing_metadata()
+        assert ("x-echo-trailing", "from-python") in replies.trailing_metadata()
+        summary = rt.ResponseMetadata()
+        client.record_route([geo.Point()], metadata=ECHO[:1], response_metadata=summary)
+        stream = client.list_features(geo.Rectangle(), metadata=ECHO[:1])
+        assert ("x-echo-initial", "from-python") in stream.initial_metadata()
+        assert list(stream) == []
+    for seen in (unary, bidi, summary):
+        assert ("x-echo-initial", "from-python") in seen.initial_metadata
+        assert ("x-echo-trailing", "from-python") in seen.trailing_metadata
+    assert ("x-echo-bin", b"\x00\x01\xfe\xff") in unary.trailing_metadata
 
 
 def test_async_python_client_calls_node_server(gen: Generated, node_server: str) -> None:
     rt, geo, pb2 = gen.runtime, gen.geo, gen.pb2
-
-    class AsyncRecorder(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-        def __init__(self) -> None:
-            self.calls: list[Any] = []
-
-        async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-            call = await continuation(details, request)
-            self.calls.append(call)
-            return call
 
     async def requests() -> Any:
         for n in (1, 2, 3):
@@ -281,24 +311,28 @@ def test_async_python_client_calls_node_server(gen: Generated, node_server: str)
 
             with pytest.raises(rt.NotFound) as caught:
                 await client.get_feature(geo.Point(latitude=-5, longitude=42))
-            assert caught.value.details == "no feature at -5,42"
+            assert caught.value.message == "no feature at -5,42"
             assert ("x-reason", "interop") in caught.value.trailing_metadata
+            assert [d.DESCRIPTOR.full_name for d in caught.value.details] == [
+                "google.rpc.BadRequest",
+                "google.rpc.ErrorInfo",
+            ]
 
             stream = client.list_features(geo.Rectangle(), metadata=ECHO[:1])
             assert [f async for f in stream] == []
 
-        recorder = AsyncRecorder()
-        async with grpc.aio.insecure_channel(node_server, interceptors=[recorder]) as channel:
-            client = gen.client.AsyncRouteGuideClient(channel, timeout=10)
-            feature = await client.get_feature(geo.Point(latitude=8), metadata=ECHO)
+        async with gen.client.AsyncRouteGuideClient.connect(node_server, timeout=10) as client:
+            seen = rt.ResponseMetadata()
+            feature = await client.get_feature(
+                geo.Point(latitude=8), metadata=ECHO, response_metadata=seen
+            )
             assert feature.name == "f8:from-python"
-            (call,) = recorder.calls
-            # grpc.aio.Metadata: `in` looks at keys, get_all at values.
-            initial = await call.initial_metadata()
-            assert initial.get_all("x-echo-initial") == ["from-python"]
-            trailing = await call.trailing_metadata()
-            assert trailing.get_all("x-echo-trailing") == ["from-python"]
-            assert trailing.get_all("x-echo-bin") == [b"\x00\x01\xfe\xff"]
+            assert ("x-echo-initial", "from-python") in seen.initial_metadata
+            assert ("x-echo-trailing", "from-python") in seen.trailing_metadata
+            assert ("x-echo-bin", b"\x00\x01\xfe\xff") in seen.trailing_metadata
+            chat = client.route_chat([pb2.RouteNote(message="x")], metadata=ECHO[:1])
+            assert [n.message async for n in chat] == ["X:from-python"]
+            assert ("x-echo-trailing", "from-python") in await chat.trailing_metadata()
 
     asyncio.run(scenario())
 

@@ -59,7 +59,7 @@ try:
             try:
                 call()
             except runtime.NotFound as error:
-                caught.append(error.details)
+                caught.append(error.message)
 finally:
     running.shutdown(grace=1)
 print(alpha_runtime.NotFound is runtime.NotFound)

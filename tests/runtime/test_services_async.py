@@ -109,7 +109,7 @@ def test_errors_deadlines_and_unimplemented(gen: Generated) -> None:
     async def body(client: Any, servicer: Any, running: Any) -> None:
         with pytest.raises(rt.NotFound) as caught:
             await client.get_feature(geo.Point(latitude=-5))
-        assert caught.value.details == "no feature here"
+        assert caught.value.message == "no feature here"
         assert ("x-reason", "test") in caught.value.trailing_metadata
         rectangle = geo.Rectangle(lo=geo.Point(latitude=12), hi=geo.Point(latitude=20))
         received = []

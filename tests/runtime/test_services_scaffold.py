@@ -49,7 +49,7 @@ def test_scaffold_runs_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
             "try:\n"
             "    client.get_feature(geo_pb2.Point())\n"
             "except rt.Unimplemented as e:\n"
-            "    print('unimplemented:', e.details)\n"
+            "    print('unimplemented:', e.message)\n"
         )
         done = subprocess.run(
             [sys.executable, "-c", check],

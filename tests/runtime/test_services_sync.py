@@ -117,7 +117,7 @@ def test_well_known_types_nested_messages_and_unimplemented(gen: Generated, clie
     admin = gen.client.AdminClient(client.channel)
     with pytest.raises(gen.runtime.Unimplemented) as caught:
         admin.get_tags(gen.geo.Point())
-    assert "Admin.GetTags is not implemented" in caught.value.details
+    assert "Admin.GetTags is not implemented" in caught.value.message
 
 
 def test_deprecated_rpc_warns_at_run_time(gen: Generated, client: Any) -> None:
@@ -132,7 +132,7 @@ def test_errors_map_to_typed_exceptions(gen: Generated, client: Any) -> None:
     error = caught.value
     assert isinstance(error, rt.GrpcError)
     assert error.code is grpc.StatusCode.NOT_FOUND
-    assert error.details == "no feature here"
+    assert error.message == "no feature here"
     assert ("x-reason", "test") in error.trailing_metadata
     assert isinstance(error.__cause__, grpc.RpcError)
 

@@ -20,6 +20,7 @@ from conftest import REPO, write_files
 USE_GENERATED = """
 import sys
 sys.path.insert(0, "gen")
+from google.rpc import error_details_pb2
 from rg_wheel import _protoforge_runtime as rt
 from rg_wheel.routeguide.v1 import geo_pb2, route_guide_pb2, route_guide_pf_client
 from rg_wheel.routeguide.v1 import route_guide_pf_server as server
@@ -27,6 +28,9 @@ from rg_wheel.routeguide.v1 import route_guide_pf_server as server
 
 class Guide(server.RouteGuideServicer):
     def get_feature(self, request, context):
+        if request.latitude < 0:
+            info = error_details_pb2.ErrorInfo(reason="NEGATIVE", domain="wheel")
+            raise rt.InvalidArgument("negative", details=[info])
         return route_guide_pb2.Feature(name="from the wheel", location=request)
 
 
@@ -34,6 +38,10 @@ running = rt.start([Guide()], "127.0.0.1:0")
 try:
     with route_guide_pf_client.RouteGuideClient.connect(f"127.0.0.1:{running.port}") as client:
         print(client.get_feature(geo_pb2.Point(latitude=1)).name)
+        try:
+            client.get_feature(geo_pb2.Point(latitude=-1))
+        except rt.InvalidArgument as error:
+            print(error.detail(error_details_pb2.ErrorInfo).reason)
 finally:
     running.shutdown(grace=1)
 """
@@ -113,7 +121,7 @@ def test_gen_from_a_wheel_in_a_clean_virtualenv(tmp_path: Path, wheel: Path, ver
     )
     run(venv / "bin" / "protoforge", "gen", "-q", cwd=project)
     assert (project / "gen/rg_wheel/_protoforge_runtime.py").is_file()
-    assert run(python, "-c", USE_GENERATED, cwd=project) == "from the wheel\n"
+    assert run(python, "-c", USE_GENERATED, cwd=project) == "from the wheel\nNEGATIVE\n"
     baseline = f"dir:{SERVICES_FIXTURE / 'proto'}"
     checked = run(venv / "bin" / "protoforge", "check-breaking", "--against", baseline, cwd=project)
     assert checked.startswith("no breaking changes")

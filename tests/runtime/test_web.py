@@ -211,10 +211,12 @@ def test_connect_node_grpc_web_and_connect_transports(project: Path, web: str) -
         stream = result["server_stream"]
         assert [r["name"] for r in stream["responses"]] == ["f1", "f2", "f3"]
         assert stream["trailers"]["x-echo-trailing"] == "web"
+        # The servicer raised with a BadRequest and an ErrorInfo (tests/interop/py_server.py):
+        # Connect-ES reads them from the gateway's answer, over gRPC-Web and Connect alike.
         assert result["error"]["error"] == {
             "code": 5,
             "message": "no feature at -5,42",
-            "details": [],
+            "details": [{"type": "google.rpc.BadRequest"}, {"type": "google.rpc.ErrorInfo"}],
         }
         assert result["deadline"]["error"]["code"] == 4
         assert result["client_stream"]["error"]["code"] == 12
@@ -434,10 +436,9 @@ message GetResponse { string value = 1; }
 @pytest.fixture(scope="module")
 def lookup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Any, Any]]:
     """One in-process threaded server with a web endpoint for the tests below: (web port, the
-    contract's pb2 module, the BadRequest its Put method attaches)."""
+    contract's pb2 module, the details its Put method raises with)."""
     import grpc
-    from google.protobuf import any_pb2
-    from google.rpc import error_details_pb2, status_pb2
+    from google.rpc import error_details_pb2
 
     project = tmp_path_factory.mktemp("lookup")
     (project / "proto/lookup/v1").mkdir(parents=True)
@@ -447,22 +448,19 @@ def lookup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Any,
         rt = importlib.import_module("web_lookup._protoforge_runtime")
         server = importlib.import_module("web_lookup.lookup.v1.lookup_pf_server")
         pb2 = importlib.import_module("web_lookup.lookup.v1.lookup_pb2")
-        bad = error_details_pb2.BadRequest(
-            field_violations=[error_details_pb2.BadRequest.FieldViolation(field="key")]
-        )
-        detail = any_pb2.Any()
-        detail.Pack(bad)
-        status = status_pb2.Status(code=3, message="key is empty", details=[detail])
+        details = [
+            error_details_pb2.BadRequest(
+                field_violations=[error_details_pb2.BadRequest.FieldViolation(field="key")]
+            ),
+            error_details_pb2.ErrorInfo(reason="EMPTY_KEY", domain="lookup.v1"),
+        ]
 
         class Lookup(server.LookupServicer):
             def get(self, request: Any, context: Any) -> Any:
                 return pb2.GetResponse(value=f"value of {request.key}")
 
             def put(self, request: Any, context: Any) -> Any:
-                raise rt.InvalidArgument(
-                    "key is empty",
-                    trailing_metadata=[("grpc-status-details-bin", status.SerializeToString())],
-                )
+                raise rt.InvalidArgument("key is empty", details=details)
 
         class Deny(grpc.ServerInterceptor):
             def intercept_service(self, continuation: Any, details: Any) -> Any:
@@ -478,7 +476,7 @@ def lookup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Any,
             [Lookup()], "127.0.0.1:0", interceptors=[Deny()], web_address="127.0.0.1:0"
         )
         try:
-            yield running.web_port, pb2, bad
+            yield running.web_port, pb2, details
         finally:
             running.shutdown(grace=1)
 
@@ -506,11 +504,12 @@ def test_connect_get_for_no_side_effects_methods_only(lookup: tuple[int, Any, An
 def test_interceptors_error_details_and_health_apply_to_web_calls(
     lookup: tuple[int, Any, Any],
 ) -> None:
-    """Web calls go through the gRPC server itself: its interceptors run, a status's
-    `google.rpc.Status` details reach a Connect client, and the health service answers."""
+    """Web calls go through the gRPC server itself: its interceptors run, the details a servicer
+    raised with (a `google.rpc.Status` in `grpc-status-details-bin`) reach a Connect client as
+    its JSON error's `details`, in order, and the health service answers."""
     from google.rpc import error_details_pb2
 
-    web_port, _, bad = lookup
+    web_port, _, details = lookup
     url = f"http://127.0.0.1:{web_port}"
     json_headers = {"content-type": "application/json"}
     response = post(url, "/lookup.v1.Lookup/Put", b"{}", json_headers)
@@ -518,10 +517,19 @@ def test_interceptors_error_details_and_health_apply_to_web_calls(
     error = json.loads(response.read())
     assert error["code"] == "invalid_argument"
     assert error["message"] == "key is empty"
-    (sent,) = error["details"]
-    assert sent["type"] == "google.rpc.BadRequest"
-    value = base64.b64decode(sent["value"] + "=" * (-len(sent["value"]) % 4))
-    assert error_details_pb2.BadRequest.FromString(value) == bad
+    assert [sent["type"] for sent in error["details"]] == [
+        "google.rpc.BadRequest",
+        "google.rpc.ErrorInfo",
+    ]
+    decoded = [
+        kind.FromString(base64.b64decode(sent["value"] + "=" * (-len(sent["value"]) % 4)))
+        for kind, sent in zip(
+            (error_details_pb2.BadRequest, error_details_pb2.ErrorInfo),
+            error["details"],
+            strict=True,
+        )
+    ]
+    assert decoded == details
 
     denied = post(url, "/lookup.v1.Lookup/Put", b"{}", {**json_headers, "x-deny": "yes"})
     assert denied.status == 403

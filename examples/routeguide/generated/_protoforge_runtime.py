@@ -30,6 +30,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import logging
 import signal
 import socket
 import ssl
@@ -67,35 +68,72 @@ Request = TypeVar("Request")
 Response = TypeVar("Response")
 Reply = TypeVar("Reply", bound=Message)  # the response message of a client call
 Metadata = Sequence[tuple[str, str | bytes]]
+_log = logging.getLogger(__name__)
 
 
 # --- errors ----------------------------------------------------------------------------------
+
+Detail = TypeVar("Detail", bound=Message)  # a google.rpc detail type, or a contract's message
+STATUS_DETAILS_KEY = "grpc-status-details-bin"  # the trailer carrying a google.rpc.Status
+_DETAILS_NEED = (
+    "error details need grpcio-status and googleapis-common-protos: pip install grpcio-status"
+)
+
+
+class DetailsUnavailable(ImportError):
+    """Error details were sent or read, but grpcio-status (or googleapis-common-protos, which
+    holds `google.rpc.Status` and the detail types) is not installed."""
 
 
 class GrpcError(Exception):
     """A call ended with a non-OK status. Subclasses name the status code.
 
-    Keeps the status `code`, the `details` text and the `trailing_metadata` of the call.
+    Keeps the status `code`, the status `message`, the `details` (the decoded messages of the
+    `google.rpc.Status` in the `grpc-status-details-bin` trailer: `BadRequest`, `ErrorInfo`, a
+    contract's own message, ...; `google.protobuf.Any` for a type this process does not know)
+    and the `trailing_metadata` of the call. Raised by a servicer with `details=[...]`, it
+    sends them in that trailer, where any gRPC client (grpc-go, grpc-js, Connect, ...) reads them.
     """
 
     CODE: ClassVar[grpc.StatusCode] = grpc.StatusCode.UNKNOWN
 
     def __init__(
         self,
-        details: str = "",
+        message: str = "",
         *,
+        details: Sequence[Message] = (),
         trailing_metadata: Metadata = (),
         code: grpc.StatusCode | None = None,
         debug_error_string: str | None = None,
     ) -> None:
-        super().__init__(details)
+        super().__init__(message)
         self.code = code or self.CODE
-        self.details = details
+        self.message = message
         self.trailing_metadata = tuple(trailing_metadata)
         self.debug_error_string = debug_error_string
+        # Given details are sent as they are; without them, they are read from the trailer
+        # when first asked for (an error nobody inspects decodes nothing).
+        self._details: tuple[Message, ...] | None = tuple(details) if details else None
+
+    @property
+    def details(self) -> tuple[Message, ...]:
+        """The error details: those given, else those decoded from `grpc-status-details-bin`
+        (raises `DetailsUnavailable` when that needs googleapis-common-protos, not installed)."""
+        if self._details is None:
+            encoded = _status_trailer(self.trailing_metadata)
+            self._details = () if encoded is None else decode_details(encoded)
+        return self._details
+
+    def detail(self, kind: type[Detail]) -> Detail | None:
+        """The first detail of type `kind` (e.g. `BadRequest`), None if there is none."""
+        return next((found for found in self.details if isinstance(found, kind)), None)
+
+    def details_of(self, kind: type[Detail]) -> tuple[Detail, ...]:
+        """Every detail of type `kind`, in the order sent."""
+        return tuple(found for found in self.details if isinstance(found, kind))
 
     def __str__(self) -> str:
-        return f"{self.code.name}: {self.details}" if self.details else self.code.name
+        return f"{self.code.name}: {self.message}" if self.message else self.code.name
 
 
 class Cancelled(GrpcError):
@@ -186,20 +224,92 @@ ERRORS: dict[grpc.StatusCode, type[GrpcError]] = {
 
 
 def error_from_rpc_error(error: grpc.RpcError) -> GrpcError:
-    """The typed exception for a failed call (sync or asyncio)."""
+    """The typed exception for a failed call (sync or asyncio); its `details` are decoded from
+    the call's `grpc-status-details-bin` trailer when first read."""
     code = error.code() if callable(getattr(error, "code", None)) else grpc.StatusCode.UNKNOWN
-    details = error.details() if callable(getattr(error, "details", None)) else None
+    message = error.details() if callable(getattr(error, "details", None)) else None
     trailing: Any = (
         error.trailing_metadata() if callable(getattr(error, "trailing_metadata", None)) else None
     )
     debug = getattr(error, "debug_error_string", None)
     cls = ERRORS.get(code, GrpcError)
     return cls(
-        details or "",
+        message or "",
         trailing_metadata=tuple(trailing or ()),
         code=code,
         debug_error_string=debug() if callable(debug) else None,
     )
+
+
+def _status_trailer(metadata: Metadata) -> bytes | None:
+    for key, value in metadata:
+        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+            return value
+    return None
+
+
+def decode_details(encoded: bytes) -> tuple[Message, ...]:
+    """The detail messages of a serialized `google.rpc.Status`: each `Any` unpacked into the
+    class of its type when the default descriptor pool knows the type (every
+    `google/rpc/error_details.proto` type, and the messages of every imported `_pb2` module),
+    else left an `Any`. A trailer that does not parse gives no details.
+
+    Read from the trailer directly rather than through `grpc_status.rpc_status.from_call`,
+    which needs the live call and raises when the Status's code or message differ from the
+    call's (a proxy may rewrite the message): a client should still see the details then."""
+    try:
+        from google.protobuf import descriptor_pool, message_factory
+        from google.protobuf.message import DecodeError
+        from google.rpc import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
+            error_details_pb2,
+            status_pb2,
+        )
+    except ImportError as missing:
+        raise DetailsUnavailable(_DETAILS_NEED) from missing
+    del error_details_pb2  # imported to register BadRequest, ErrorInfo, ... in the default pool
+    try:
+        status = status_pb2.Status.FromString(encoded)
+    except DecodeError:
+        return ()
+    pool = descriptor_pool.Default()
+    details: list[Message] = []
+    for packed in status.details:
+        try:
+            detail = message_factory.GetMessageClass(
+                pool.FindMessageTypeByName(packed.TypeName())
+            )()
+            unpacked = packed.Unpack(detail)
+        except (KeyError, DecodeError):
+            unpacked = False  # a type this process does not know, or a broken payload
+        details.append(detail if unpacked else packed)
+    return tuple(details)
+
+
+def encode_status(error: GrpcError) -> tuple[str, bytes]:
+    """The `grpc-status-details-bin` trailer for an error raised with details: a
+    `google.rpc.Status` of its code, message and details (each packed into an `Any`), encoded by
+    grpcio-status."""
+    try:
+        from google.protobuf import any_pb2
+        from google.rpc import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
+            status_pb2,
+        )
+        from grpc_status import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
+            rpc_status,
+        )
+    except ImportError as missing:
+        raise DetailsUnavailable(_DETAILS_NEED) from missing
+    packed = []
+    for detail in error.details:
+        if isinstance(detail, any_pb2.Any):
+            packed.append(detail)  # already packed (e.g. a detail of unknown type passed on)
+            continue
+        holder = any_pb2.Any()
+        holder.Pack(detail)
+        packed.append(holder)
+    status = status_pb2.Status(code=error.code.value[0], message=error.message, details=packed)
+    ((key, value),) = rpc_status.to_status(status).trailing_metadata
+    return str(key), cast(bytes, value)
 
 
 # --- client support --------------------------------------------------------------------------
@@ -251,12 +361,46 @@ def request_iterator(
     return iter(requests)
 
 
+Pairs = tuple[tuple[str, str | bytes], ...]
+
+
+def _pairs(metadata: Any) -> Pairs:
+    """gRPC's metadata (a tuple of `_Metadatum`s, or `grpc.aio.Metadata`) as plain pairs."""
+    return tuple((key, value) for key, value in metadata or ())
+
+
+@dataclass
+class ResponseMetadata:
+    """What a call given `response_metadata=` fills in: the response headers
+    (`initial_metadata`) and trailers (`trailing_metadata`) the server sent, once the call has
+    ended (a stream: once it is exhausted or failed), successful or not."""
+
+    initial_metadata: Pairs = ()
+    trailing_metadata: Pairs = ()
+
+    def _fill(self, call: Any) -> None:
+        self.initial_metadata = _pairs(call.initial_metadata())
+        self.trailing_metadata = _pairs(call.trailing_metadata())
+
+    async def _fill_async(self, call: Any) -> None:
+        self.initial_metadata = _pairs(await call.initial_metadata())
+        self.trailing_metadata = _pairs(await call.trailing_metadata())
+
+
+def _fill_from_error(seen: ResponseMetadata | None, error: grpc.RpcError) -> None:
+    """A failed call's metadata; the sync and asyncio errors both answer without waiting."""
+    if seen is not None and callable(getattr(error, "initial_metadata", None)):
+        seen._fill(error)
+
+
 class ResponseStream(Iterator[Response], Generic[Response]):
     """The responses of a server-streaming call; failures raise `GrpcError` subclasses.
-    `cancel()` ends the call early."""
+    `cancel()` ends the call early; `initial_metadata()` waits for the response headers,
+    `trailing_metadata()` for the end of the call."""
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, response_metadata: ResponseMetadata | None = None) -> None:
         self._call = call
+        self._seen = response_metadata
 
     def __iter__(self) -> ResponseStream[Response]:
         return self
@@ -265,19 +409,34 @@ class ResponseStream(Iterator[Response], Generic[Response]):
         try:
             response: Response = next(self._call)
         except grpc.RpcError as error:
+            _fill_from_error(self._seen, error)
             raise error_from_rpc_error(error) from error
+        except StopIteration:
+            if self._seen is not None:
+                self._seen._fill(self._call)
+            raise
         return response
 
     def cancel(self) -> bool:
         return bool(self._call.cancel())
 
+    def initial_metadata(self) -> Pairs:
+        """The response headers (waits for them)."""
+        return _pairs(self._call.initial_metadata())
+
+    def trailing_metadata(self) -> Pairs:
+        """The trailers (waits until the call ends: read them after iterating)."""
+        return _pairs(self._call.trailing_metadata())
+
 
 class AsyncResponseStream(AsyncIterator[Response], Generic[Response]):
     """The responses of a server-streaming asyncio call; failures raise `GrpcError`
-    subclasses. `cancel()` ends the call early."""
+    subclasses. `cancel()` ends the call early; `await initial_metadata()` /
+    `await trailing_metadata()` as in `ResponseStream`."""
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, response_metadata: ResponseMetadata | None = None) -> None:
         self._call = call
+        self._seen = response_metadata
 
     def __aiter__(self) -> AsyncResponseStream[Response]:
         return self
@@ -286,14 +445,25 @@ class AsyncResponseStream(AsyncIterator[Response], Generic[Response]):
         try:
             response = await self._call.read()
         except grpc.RpcError as error:
+            _fill_from_error(self._seen, error)
             raise error_from_rpc_error(error) from error
         if response is grpc.aio.EOF:
+            if self._seen is not None:
+                await self._seen._fill_async(self._call)
             raise StopAsyncIteration
         result: Response = response
         return result
 
     def cancel(self) -> bool:
         return bool(self._call.cancel())
+
+    async def initial_metadata(self) -> Pairs:
+        """The response headers (waits for them)."""
+        return _pairs(await self._call.initial_metadata())
+
+    async def trailing_metadata(self) -> Pairs:
+        """The trailers (waits until the call ends: read them after iterating)."""
+        return _pairs(await self._call.trailing_metadata())
 
 
 # --- client bases ------------------------------------------------------------------------------
@@ -412,18 +582,19 @@ class Client(_ClientBase):
         metadata: Metadata | None,
         wait_for_ready: bool | None,
         compression: grpc.Compression | None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> Reply:
-        try:
-            reply: Reply = self._pf_callable("unary_unary", path, response)(
-                request,
-                timeout=self._pf_deadline(timeout),
-                metadata=_metadata(metadata),
-                wait_for_ready=wait_for_ready,
-                compression=compression,
-            )
-        except grpc.RpcError as error:
-            raise error_from_rpc_error(error) from error
-        return reply
+        return self._pf_single_response(
+            "unary_unary",
+            path,
+            request,
+            response,
+            timeout=timeout,
+            metadata=metadata,
+            wait_for_ready=wait_for_ready,
+            compression=compression,
+            response_metadata=response_metadata,
+        )
 
     def _pf_unary_stream(
         self,
@@ -435,6 +606,7 @@ class Client(_ClientBase):
         metadata: Metadata | None,
         wait_for_ready: bool | None,
         compression: grpc.Compression | None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> ResponseStream[Reply]:
         call = self._pf_callable("unary_stream", path, response)(
             request,
@@ -443,7 +615,7 @@ class Client(_ClientBase):
             wait_for_ready=wait_for_ready,
             compression=compression,
         )
-        return ResponseStream(call)
+        return ResponseStream(call, response_metadata)
 
     def _pf_stream_unary(
         self,
@@ -455,18 +627,19 @@ class Client(_ClientBase):
         metadata: Metadata | None,
         wait_for_ready: bool | None,
         compression: grpc.Compression | None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> Reply:
-        try:
-            reply: Reply = self._pf_callable("stream_unary", path, response)(
-                iter(requests),
-                timeout=self._pf_deadline(timeout),
-                metadata=_metadata(metadata),
-                wait_for_ready=wait_for_ready,
-                compression=compression,
-            )
-        except grpc.RpcError as error:
-            raise error_from_rpc_error(error) from error
-        return reply
+        return self._pf_single_response(
+            "stream_unary",
+            path,
+            iter(requests),
+            response,
+            timeout=timeout,
+            metadata=metadata,
+            wait_for_ready=wait_for_ready,
+            compression=compression,
+            response_metadata=response_metadata,
+        )
 
     def _pf_stream_stream(
         self,
@@ -478,6 +651,7 @@ class Client(_ClientBase):
         metadata: Metadata | None,
         wait_for_ready: bool | None,
         compression: grpc.Compression | None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> ResponseStream[Reply]:
         call = self._pf_callable("stream_stream", path, response)(
             iter(requests),
@@ -486,7 +660,42 @@ class Client(_ClientBase):
             wait_for_ready=wait_for_ready,
             compression=compression,
         )
-        return ResponseStream(call)
+        return ResponseStream(call, response_metadata)
+
+    def _pf_single_response(
+        self,
+        kind: str,
+        path: str,
+        request: Message | Iterator[Message],
+        response: type[Reply],
+        *,
+        timeout: float | None,
+        metadata: Metadata | None,
+        wait_for_ready: bool | None,
+        compression: grpc.Compression | None,
+        response_metadata: ResponseMetadata | None,
+    ) -> Reply:
+        """A unary or client-streaming call; `with_call` (which also returns the call, for its
+        metadata) only when the caller asked for the metadata."""
+        multi_callable = self._pf_callable(kind, path, response)
+        invoke = multi_callable if response_metadata is None else multi_callable.with_call
+        try:
+            result = invoke(
+                request,
+                timeout=self._pf_deadline(timeout),
+                metadata=_metadata(metadata),
+                wait_for_ready=wait_for_ready,
+                compression=compression,
+            )
+        except grpc.RpcError as error:
+            _fill_from_error(response_metadata, error)
+            raise error_from_rpc_error(error) from error
+        if response_metadata is None:
+            reply: Reply = result
+            return reply
+        reply, call = result
+        response_metadata._fill(call)
+        return reply
 
 
 class AsyncClient(_ClientBase):
@@ -550,18 +759,19 @@ class AsyncClient(_ClientBase):
         metadata: Metadata | None,
         wait_for_ready: bool | None,
         compression: grpc.Compression | None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> Reply:
-        try:
-            reply: Reply = await self._pf_callable("unary_unary", path, response)(
-                request,
-                timeout=self._pf_deadline(timeout),
-                metadata=_metadata(metadata),
-                wait_for_ready=wait_for_ready,
-                compression=compression,
-            )
-        except grpc.RpcError as error:
-            raise error_from_rpc_error(error) from error
-        return reply
+        return await self._pf_single_response(
+            "unary_unary",
+            path,
+            request,
+            response,
+            timeout=timeout,
+            metadata=metadata,
+            wait_for_ready=wait_for_ready,
+            compression=compression,
+            response_metadata=response_metadata,
+        )
 
     def _pf_unary_stream(
         self,
@@ -573,6 +783,7 @@ class AsyncClient(_ClientBase):
         metadata: Metadata | None,
         wait_for_ready: bool | None,
         compression: grpc.Compression | None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> AsyncResponseStream[Reply]:
         call = self._pf_callable("unary_stream", path, response)(
             request,
@@ -581,7 +792,7 @@ class AsyncClient(_ClientBase):
             wait_for_ready=wait_for_ready,
             compression=compression,
         )
-        return AsyncResponseStream(call)
+        return AsyncResponseStream(call, response_metadata)
 
     async def _pf_stream_unary(
         self,
@@ -593,18 +804,19 @@ class AsyncClient(_ClientBase):
         metadata: Metadata | None,
         wait_for_ready: bool | None,
         compression: grpc.Compression | None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> Reply:
-        try:
-            reply: Reply = await self._pf_callable("stream_unary", path, response)(
-                request_iterator(requests),
-                timeout=self._pf_deadline(timeout),
-                metadata=_metadata(metadata),
-                wait_for_ready=wait_for_ready,
-                compression=compression,
-            )
-        except grpc.RpcError as error:
-            raise error_from_rpc_error(error) from error
-        return reply
+        return await self._pf_single_response(
+            "stream_unary",
+            path,
+            request_iterator(requests),
+            response,
+            timeout=timeout,
+            metadata=metadata,
+            wait_for_ready=wait_for_ready,
+            compression=compression,
+            response_metadata=response_metadata,
+        )
 
     def _pf_stream_stream(
         self,
@@ -616,6 +828,7 @@ class AsyncClient(_ClientBase):
         metadata: Metadata | None,
         wait_for_ready: bool | None,
         compression: grpc.Compression | None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> AsyncResponseStream[Reply]:
         call = self._pf_callable("stream_stream", path, response)(
             request_iterator(requests),
@@ -624,14 +837,56 @@ class AsyncClient(_ClientBase):
             wait_for_ready=wait_for_ready,
             compression=compression,
         )
-        return AsyncResponseStream(call)
+        return AsyncResponseStream(call, response_metadata)
+
+    async def _pf_single_response(
+        self,
+        kind: str,
+        path: str,
+        request: Message | AsyncIterator[Message] | Iterator[Message],
+        response: type[Reply],
+        *,
+        timeout: float | None,
+        metadata: Metadata | None,
+        wait_for_ready: bool | None,
+        compression: grpc.Compression | None,
+        response_metadata: ResponseMetadata | None,
+    ) -> Reply:
+        """A unary or client-streaming asyncio call (the call object holds the metadata)."""
+        call = self._pf_callable(kind, path, response)(
+            request,
+            timeout=self._pf_deadline(timeout),
+            metadata=_metadata(metadata),
+            wait_for_ready=wait_for_ready,
+            compression=compression,
+        )
+        try:
+            reply: Reply = await call
+        except grpc.RpcError as error:
+            _fill_from_error(response_metadata, error)
+            raise error_from_rpc_error(error) from error
+        if response_metadata is not None:
+            await response_metadata._fill_async(call)
+        return reply
 
 
 # --- server support: handlers ----------------------------------------------------------------
 
 
-def _abort_args(error: GrpcError) -> tuple[grpc.StatusCode, str]:
-    return error.code, error.details
+def _trailer(error: GrpcError) -> tuple[tuple[str, str | bytes], ...]:
+    """The trailing metadata a servicer's `GrpcError` ends its call with: its own, plus the
+    encoded `google.rpc.Status` when it was raised with details (replacing any such trailer).
+    Without grpcio-status the call still ends with the error's code and message, and the
+    server logs why the details were left out."""
+    if not error._details:
+        return error.trailing_metadata
+    try:
+        status = encode_status(error)
+    except DetailsUnavailable as missing:
+        _log.error("%s: sent without its details: %s", error, missing)
+        return error.trailing_metadata
+    kept = [(key, value) for key, value in error.trailing_metadata if key != STATUS_DETAILS_KEY]
+    return (*kept, status)
 
 
 def sync_unary_response(
@@ -643,8 +898,8 @@ def sync_unary_response(
         try:
             return behavior(request, context)
         except GrpcError as error:
-            context.set_trailing_metadata(error.trailing_metadata)
-            context.abort(*_abort_args(error))
+            context.set_trailing_metadata(_trailer(error))
+            context.abort(error.code, error.message)
 
     return handler
 
@@ -658,8 +913,8 @@ def sync_stream_response(
         try:
             yield from behavior(request, context)
         except GrpcError as error:
-            context.set_trailing_metadata(error.trailing_metadata)
-            context.abort(*_abort_args(error))
+            context.set_trailing_metadata(_trailer(error))
+            context.abort(error.code, error.message)
 
     return handler
 
@@ -673,8 +928,8 @@ def async_unary_response(
         try:
             return await behavior(request, context)
         except GrpcError as error:
-            context.set_trailing_metadata(error.trailing_metadata)
-            await context.abort(*_abort_args(error))
+            context.set_trailing_metadata(_trailer(error))
+            await context.abort(error.code, error.message)
             raise  # unreachable: abort raises
 
     return handler
@@ -690,8 +945,8 @@ def async_stream_response(
             async for response in behavior(request, context):
                 yield response
         except GrpcError as error:
-            context.set_trailing_metadata(error.trailing_metadata)
-            await context.abort(*_abort_args(error))
+            context.set_trailing_metadata(_trailer(error))
+            await context.abort(error.code, error.message)
 
     return handler
 

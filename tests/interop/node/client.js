@@ -1,14 +1,17 @@
 'use strict';
 // A Node.js (@grpc/grpc-js) client of the route-guide contract, for protoforge's interop tests:
 //
-//   node client.js 127.0.0.1:PORT PROTO_ROOT
+//   node client.js 127.0.0.1:PORT PROTO_ROOT GOOGLEAPIS_ROOT
 //
 // Calls every scenario against the server at the target and prints one JSON object on stdout:
-// {scenario: {response(s), error: {code, details, metadata}, initial, trailing}}. A scenario that
+// {scenario: {response(s), error: {code, details, metadata, status}, initial, trailing}}, where
+// `status` is the decoded google.rpc.Status of the grpc-status-details-bin trailer (or null). A scenario that
 // throws is reported as {"crash": "..."} so the pytest side shows which one broke.
 // The expected server behaviour is described in docs/interop.md.
 
-const { grpc, loadContract, metadataToJson } = require('./common');
+const { grpc, loadContract, metadataToJson, loadStatusTypes, statusDetailsToJson } = require('./common');
+
+let statusTypes = null; // google.rpc types, loaded in main()
 
 function options(deadlineMs) {
   return deadlineMs === undefined ? {} : { deadline: new Date(Date.now() + deadlineMs) };
@@ -36,7 +39,12 @@ function track(call, extra) {
       status = s;
       result.trailing = metadataToJson(s.metadata);
       if (s.code !== grpc.status.OK) {
-        result.error = { code: s.code, details: s.details, metadata: metadataToJson(s.metadata) };
+        result.error = {
+          code: s.code,
+          details: s.details,
+          metadata: metadataToJson(s.metadata),
+          status: statusDetailsToJson(statusTypes, s.metadata),
+        };
       }
       finish();
     });
@@ -98,8 +106,9 @@ function bidi(client, method, requests, { metadata, deadlineMs } = {}) {
 }
 
 async function main() {
-  const [target, protoRoot] = process.argv.slice(2);
+  const [target, protoRoot, googleapisRoot] = process.argv.slice(2);
   const api = loadContract(protoRoot);
+  statusTypes = loadStatusTypes(googleapisRoot);
   const credentials = grpc.credentials.createInsecure();
   const routeGuide = new api.RouteGuide(target, credentials);
   const admin = new api.Admin(target, credentials);

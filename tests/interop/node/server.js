@@ -1,13 +1,13 @@
 'use strict';
 // A Node.js (@grpc/grpc-js) server of the route-guide contract, for protoforge's interop tests:
 //
-//   node server.js PROTO_ROOT
+//   node server.js PROTO_ROOT GOOGLEAPIS_ROOT
 //
 // Binds 127.0.0.1:0, prints {"port": N} on one line of stdout and serves until its stdin is
 // closed (so it never outlives the test that started it). It behaves exactly like
 // tests/interop/py_server.py; the behaviour is described in docs/interop.md.
 
-const { grpc, loadContract } = require('./common');
+const { grpc, loadContract, loadStatusTypes, encodeStatusDetails, STATUS_DETAILS } = require('./common');
 
 const ECHO = 'x-interop-echo';
 const ECHO_BIN = 'x-interop-bin';
@@ -40,19 +40,33 @@ function summary(points) {
   };
 }
 
+let statusTypes = null; // google.rpc types, loaded in main()
+
+// The error details of a failed GetFeature, as tests/interop/py_server.py sends them.
+function errorDetails(point, message) {
+  return [
+    ['google.rpc.BadRequest', { field_violations: [{ field: 'latitude', description: message }] }],
+    [
+      'google.rpc.ErrorInfo',
+      { reason: 'NO_FEATURE', domain: 'routeguide.interop', metadata: { latitude: String(point.latitude) } },
+    ],
+  ];
+}
+
 const routeGuide = {
   GetFeature(call, callback) {
     const point = call.request;
     const [suffix, initial, trailing] = echoMetadata(call);
     sendInitial(call, initial);
     if (point.latitude < 0) {
+      const message = `no feature at ${point.latitude},${point.longitude}`;
       const metadata = new grpc.Metadata();
       metadata.set('x-reason', 'interop');
-      callback({
-        code: -point.latitude,
-        details: `no feature at ${point.latitude},${point.longitude}`,
-        metadata,
-      });
+      metadata.set(
+        STATUS_DETAILS,
+        encodeStatusDetails(statusTypes, -point.latitude, message, errorDetails(point, message)),
+      );
+      callback({ code: -point.latitude, details: message, metadata });
       return;
     }
     const reply = () => callback(null, { name: `f${point.latitude}${suffix}`, location: point }, trailing);
@@ -111,6 +125,7 @@ const admin = {
 
 function main() {
   const api = loadContract(process.argv[2]);
+  statusTypes = loadStatusTypes(process.argv[3]);
   const server = new grpc.Server();
   server.addService(api.RouteGuide.service, routeGuide);
   server.addService(api.Admin.service, admin);

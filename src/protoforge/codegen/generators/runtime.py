@@ -16,6 +16,12 @@ from protoforge import naming, runtime
 from protoforge.codegen.pysource import docstring
 from protoforge.output.ownership import header
 
+# The contracts whose messages the runtime hands to users (`GrpcError.details`: BadRequest,
+# ErrorInfo, ... inside a google.rpc.Status). googleapis-common-protos installs their modules
+# without types for mypy, so a tree with a runtime gets their stubs as if a contract imported
+# them, and `error.detail(BadRequest).field_violations` type-checks.
+RUNTIME_PROTO_IMPORTS = ("google/rpc/error_details.proto", "google/rpc/status.proto")
+
 
 def runtime_text() -> str:
     return header(None) + runtime.source()

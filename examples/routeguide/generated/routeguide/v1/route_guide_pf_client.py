@@ -11,7 +11,13 @@ from collections.abc import AsyncIterable, Iterable, Sequence
 from typing import Any
 
 import grpc
-from _protoforge_runtime import AsyncClient, AsyncResponseStream, Client, ResponseStream
+from _protoforge_runtime import (
+    AsyncClient,
+    AsyncResponseStream,
+    Client,
+    ResponseMetadata,
+    ResponseStream,
+)
 
 from . import route_guide_pb2
 
@@ -37,6 +43,7 @@ class RouteGuideClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> route_guide_pb2.Feature:
         """Obtains the feature at a given position."""
         return self._pf_unary_unary(
@@ -47,6 +54,7 @@ class RouteGuideClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def list_features(
@@ -57,6 +65,7 @@ class RouteGuideClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> ResponseStream[route_guide_pb2.Feature]:
         """Streams the named features inside the given rectangle."""
         return self._pf_unary_stream(
@@ -67,6 +76,7 @@ class RouteGuideClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def record_route(
@@ -77,6 +87,7 @@ class RouteGuideClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> route_guide_pb2.RouteSummary:
         """Accepts the points of a route and returns a summary when the route is done."""
         return self._pf_stream_unary(
@@ -87,6 +98,7 @@ class RouteGuideClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def route_chat(
@@ -97,6 +109,7 @@ class RouteGuideClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> ResponseStream[route_guide_pb2.RouteNote]:
         """Exchanges route notes: every note sent is answered with the earlier notes at its
         location.
@@ -109,6 +122,7 @@ class RouteGuideClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
 
@@ -126,6 +140,7 @@ class AsyncRouteGuideClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> route_guide_pb2.Feature:
         """Obtains the feature at a given position."""
         return await self._pf_unary_unary(
@@ -136,6 +151,7 @@ class AsyncRouteGuideClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def list_features(
@@ -146,6 +162,7 @@ class AsyncRouteGuideClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> AsyncResponseStream[route_guide_pb2.Feature]:
         """Streams the named features inside the given rectangle."""
         return self._pf_unary_stream(
@@ -156,6 +173,7 @@ class AsyncRouteGuideClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     async def record_route(
@@ -166,6 +184,7 @@ class AsyncRouteGuideClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> route_guide_pb2.RouteSummary:
         """Accepts the points of a route and returns a summary when the route is done."""
         return await self._pf_stream_unary(
@@ -176,6 +195,7 @@ class AsyncRouteGuideClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def route_chat(
@@ -186,6 +206,7 @@ class AsyncRouteGuideClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> AsyncResponseStream[route_guide_pb2.RouteNote]:
         """Exchanges route notes: every note sent is answered with the earlier notes at its
         location.
@@ -198,4 +219,5 @@ class AsyncRouteGuideClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )

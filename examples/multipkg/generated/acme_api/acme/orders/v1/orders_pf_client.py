@@ -13,7 +13,13 @@ from typing import Any
 
 import grpc
 
-from ...._protoforge_runtime import AsyncClient, AsyncResponseStream, Client, ResponseStream
+from ...._protoforge_runtime import (
+    AsyncClient,
+    AsyncResponseStream,
+    Client,
+    ResponseMetadata,
+    ResponseStream,
+)
 from . import orders_pb2
 
 DEFAULT_TIMEOUT: float | None = None
@@ -36,6 +42,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.PlaceOrderResponse:
         return self._pf_unary_unary(
             "/acme.orders.v1.OrderService/PlaceOrder",
@@ -45,6 +52,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def list_orders(
@@ -55,6 +63,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.ListOrdersResponse:
         return self._pf_unary_unary(
             "/acme.orders.v1.OrderService/ListOrders",
@@ -64,6 +73,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def watch_orders(
@@ -74,6 +84,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> ResponseStream[orders_pb2.WatchOrdersResponse]:
         """Streams the orders of a user as they are placed."""
         return self._pf_unary_stream(
@@ -84,6 +95,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
 
@@ -99,6 +111,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.PlaceOrderResponse:
         return await self._pf_unary_unary(
             "/acme.orders.v1.OrderService/PlaceOrder",
@@ -108,6 +121,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     async def list_orders(
@@ -118,6 +132,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.ListOrdersResponse:
         return await self._pf_unary_unary(
             "/acme.orders.v1.OrderService/ListOrders",
@@ -127,6 +142,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def watch_orders(
@@ -137,6 +153,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> AsyncResponseStream[orders_pb2.WatchOrdersResponse]:
         """Streams the orders of a user as they are placed."""
         return self._pf_unary_stream(
@@ -147,4 +164,5 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )

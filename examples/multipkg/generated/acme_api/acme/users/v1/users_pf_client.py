@@ -13,7 +13,13 @@ from typing import Any
 
 import grpc
 
-from ...._protoforge_runtime import AsyncClient, AsyncResponseStream, Client, ResponseStream
+from ...._protoforge_runtime import (
+    AsyncClient,
+    AsyncResponseStream,
+    Client,
+    ResponseMetadata,
+    ResponseStream,
+)
 from . import users_pb2
 
 DEFAULT_TIMEOUT: float | None = None
@@ -36,6 +42,7 @@ class UserServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> users_pb2.GetUserResponse:
         return self._pf_unary_unary(
             "/acme.users.v1.UserService/GetUser",
@@ -45,6 +52,7 @@ class UserServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def list_users(
@@ -55,6 +63,7 @@ class UserServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> users_pb2.ListUsersResponse:
         return self._pf_unary_unary(
             "/acme.users.v1.UserService/ListUsers",
@@ -64,6 +73,7 @@ class UserServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
 
@@ -79,6 +89,7 @@ class AsyncUserServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> users_pb2.GetUserResponse:
         return await self._pf_unary_unary(
             "/acme.users.v1.UserService/GetUser",
@@ -88,6 +99,7 @@ class AsyncUserServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     async def list_users(
@@ -98,6 +110,7 @@ class AsyncUserServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> users_pb2.ListUsersResponse:
         return await self._pf_unary_unary(
             "/acme.users.v1.UserService/ListUsers",
@@ -107,4 +120,5 @@ class AsyncUserServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )

@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import grpc
-from _protoforge_runtime import AsyncClient, AsyncResponseStream, Client, ResponseStream
+from _protoforge_runtime import (
+    AsyncClient,
+    AsyncResponseStream,
+    Client,
+    ResponseMetadata,
+    ResponseStream,
+)
 
 from . import editions_pb2
 
@@ -35,6 +41,7 @@ class EventServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> editions_pb2.Event:
         return self._pf_unary_unary(
             "/modern.v1.EventService/Publish",
@@ -44,6 +51,7 @@ class EventServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
 
@@ -59,6 +67,7 @@ class AsyncEventServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> editions_pb2.Event:
         return await self._pf_unary_unary(
             "/modern.v1.EventService/Publish",
@@ -68,4 +77,5 @@ class AsyncEventServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )

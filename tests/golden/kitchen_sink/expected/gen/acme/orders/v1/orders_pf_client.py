@@ -12,7 +12,13 @@ from collections.abc import AsyncIterable, Iterable, Sequence
 from typing import Any
 
 import grpc
-from _protoforge_runtime import AsyncClient, AsyncResponseStream, Client, ResponseStream
+from _protoforge_runtime import (
+    AsyncClient,
+    AsyncResponseStream,
+    Client,
+    ResponseMetadata,
+    ResponseStream,
+)
 from google.protobuf import empty_pb2
 
 from . import orders_pb2
@@ -44,6 +50,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.Order:
         """Fetch one order by id. The comment is wrapped by hand, raggedly, as comments are; the
         docstring refills it.
@@ -59,6 +66,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def list_orders(
@@ -69,6 +77,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> ResponseStream[orders_pb2.Order]:
         """Every order of a customer, as they are found."""
         return self._pf_unary_stream(
@@ -79,6 +88,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def import_orders(
@@ -89,6 +99,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.ImportSummary:
         """Upload many orders; returns how many were stored."""
         return self._pf_stream_unary(
@@ -99,6 +110,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def track(
@@ -109,6 +121,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> ResponseStream[orders_pb2.OrderEvent]:
         """Live updates for the orders the client subscribes to."""
         return self._pf_stream_stream(
@@ -119,6 +132,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     @deprecated("OrderService.Lookup is deprecated in the contract")
@@ -130,6 +144,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.Order:
         """Superseded by GetOrder."""
         return self._pf_unary_unary(
@@ -140,6 +155,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def ping(
@@ -150,6 +166,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> empty_pb2.Empty:
         return self._pf_unary_unary(
             "/acme.orders.v1.OrderService/Ping",
@@ -159,6 +176,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
 
@@ -176,6 +194,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.Order:
         """Fetch one order by id. The comment is wrapped by hand, raggedly, as comments are; the
         docstring refills it.
@@ -191,6 +210,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def list_orders(
@@ -201,6 +221,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> AsyncResponseStream[orders_pb2.Order]:
         """Every order of a customer, as they are found."""
         return self._pf_unary_stream(
@@ -211,6 +232,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     async def import_orders(
@@ -221,6 +243,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.ImportSummary:
         """Upload many orders; returns how many were stored."""
         return await self._pf_stream_unary(
@@ -231,6 +254,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def track(
@@ -241,6 +265,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> AsyncResponseStream[orders_pb2.OrderEvent]:
         """Live updates for the orders the client subscribes to."""
         return self._pf_stream_stream(
@@ -251,6 +276,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     @deprecated("OrderService.Lookup is deprecated in the contract")
@@ -262,6 +288,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.Order:
         """Superseded by GetOrder."""
         return await self._pf_unary_unary(
@@ -272,6 +299,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     async def ping(
@@ -282,6 +310,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> empty_pb2.Empty:
         return await self._pf_unary_unary(
             "/acme.orders.v1.OrderService/Ping",
@@ -291,4 +320,5 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )

@@ -15,7 +15,13 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2
 
-from ...._protoforge_runtime import AsyncClient, AsyncResponseStream, Client, ResponseStream
+from ...._protoforge_runtime import (
+    AsyncClient,
+    AsyncResponseStream,
+    Client,
+    ResponseMetadata,
+    ResponseStream,
+)
 from . import orders_pb2
 
 if sys.version_info >= (3, 13):
@@ -64,6 +70,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.Order:
         """Fetch one order by id. The comment is wrapped by hand, raggedly, as comments are; the
         docstring refills it.
@@ -79,6 +86,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def list_orders(
@@ -89,6 +97,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> ResponseStream[orders_pb2.Order]:
         """Every order of a customer, as they are found."""
         return self._pf_unary_stream(
@@ -99,6 +108,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def import_orders(
@@ -109,6 +119,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.ImportSummary:
         """Upload many orders; returns how many were stored."""
         return self._pf_stream_unary(
@@ -119,6 +130,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def track(
@@ -129,6 +141,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> ResponseStream[orders_pb2.OrderEvent]:
         """Live updates for the orders the client subscribes to."""
         return self._pf_stream_stream(
@@ -139,6 +152,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     @deprecated("OrderService.Lookup is deprecated in the contract")
@@ -150,6 +164,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.Order:
         """Superseded by GetOrder."""
         return self._pf_unary_unary(
@@ -160,6 +175,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def ping(
@@ -170,6 +186,7 @@ class OrderServiceClient(Client):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> empty_pb2.Empty:
         return self._pf_unary_unary(
             "/acme.orders.v1.OrderService/Ping",
@@ -179,6 +196,7 @@ class OrderServiceClient(Client):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
 
@@ -196,6 +214,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.Order:
         """Fetch one order by id. The comment is wrapped by hand, raggedly, as comments are; the
         docstring refills it.
@@ -211,6 +230,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def list_orders(
@@ -221,6 +241,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> AsyncResponseStream[orders_pb2.Order]:
         """Every order of a customer, as they are found."""
         return self._pf_unary_stream(
@@ -231,6 +252,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     async def import_orders(
@@ -241,6 +263,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.ImportSummary:
         """Upload many orders; returns how many were stored."""
         return await self._pf_stream_unary(
@@ -251,6 +274,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     def track(
@@ -261,6 +285,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> AsyncResponseStream[orders_pb2.OrderEvent]:
         """Live updates for the orders the client subscribes to."""
         return self._pf_stream_stream(
@@ -271,6 +296,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     @deprecated("OrderService.Lookup is deprecated in the contract")
@@ -282,6 +308,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> orders_pb2.Order:
         """Superseded by GetOrder."""
         return await self._pf_unary_unary(
@@ -292,6 +319,7 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
 
     async def ping(
@@ -302,6 +330,7 @@ class AsyncOrderServiceClient(AsyncClient):
         metadata: Sequence[tuple[str, str | bytes]] | None = None,
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> empty_pb2.Empty:
         return await self._pf_unary_unary(
             "/acme.orders.v1.OrderService/Ping",
@@ -311,4 +340,5 @@ class AsyncOrderServiceClient(AsyncClient):
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
+            response_metadata=response_metadata,
         )
