@@ -106,9 +106,11 @@ def on_sys_path(*paths: Path) -> Iterator[None]:
     finally:
         for p in paths:
             sys.path.remove(str(p))
-        for name in set(sys.modules) - before:
-            if _imported_from(sys.modules.get(name), roots):
-                sys.modules.pop(name, None)
+        # Judged before any is forgotten: a namespace package's __path__ (a generated `buf/`)
+        # is recomputed from its parent's, which must still be there.
+        stale = [n for n in set(sys.modules) - before if _imported_from(sys.modules.get(n), roots)]
+        for name in stale:
+            sys.modules.pop(name, None)
 
 
 def _imported_from(module: ModuleType | None, roots: list[str]) -> bool:

@@ -17,7 +17,8 @@ CONTRACTS = FIXTURES / "contracts"
 class GoldenCase:
     name: str
     config: str
-    include: tuple[str, ...]  # top-level directories of tests/fixtures/contracts to use
+    include: tuple[str, ...]  # top-level directories of `source` to use
+    source: Path = CONTRACTS
 
 
 def golden_cases() -> list[GoldenCase]:
@@ -36,6 +37,14 @@ def golden_cases() -> list[GoldenCase]:
             'initial_backoff = 0.05\nmax_backoff = 0.5\nretryable_status_codes = ["UNAVAILABLE"]\n',
             ("acme",),
         ),
+        # protovalidate rules: the validated servers and clients, buf/validate/validate_pb2.py
+        # compiled from the protovalidate wheel's descriptor, _protoforge_validate.py.
+        GoldenCase(
+            "validated",
+            'proto_roots = ["proto"]\nout = "gen"\nimpl_out = "src"\n',
+            ("shop",),
+            FIXTURES / "validate" / "proto",
+        ),
     ]
 
 
@@ -44,7 +53,7 @@ def generate_case(case: GoldenCase, workdir: Path | None = None) -> Path:
     base = Path(workdir or tempfile.mkdtemp(prefix=f"golden-{case.name}-"))
     project = base / "project"
     for top in case.include:
-        shutil.copytree(CONTRACTS / top, project / "proto" / top)
+        shutil.copytree(case.source / top, project / "proto" / top)
     (project / "protoforge.toml").write_text(case.config, encoding="utf-8")
     inputs = set(snapshot_tree(project))
     result = run_cli("gen", "--quiet", cwd=project)

@@ -212,6 +212,7 @@ class NameClash(Exception):
 
 RUNTIME_MODULE = "_protoforge_runtime"  # one per output tree; see runtime_module
 WEB_MODULE = "_protoforge_web"  # the runtime's sibling; see web_module
+VALIDATE_MODULE = "_protoforge_validate"  # the runtime's sibling; see validate_module
 SERVER_SUFFIX = "_pf_server"
 CLIENT_SUFFIX = "_pf_client"
 IMPL_SUFFIX = "_impl"
@@ -294,6 +295,12 @@ def runtime_module(package: str | None) -> str:
 def web_module(package: str | None) -> str:
     """The web gateway module, always the runtime's sibling (the runtime imports it by that)."""
     return f"{package}.{WEB_MODULE}" if package else WEB_MODULE
+
+
+def validate_module(package: str | None) -> str:
+    """The protovalidate support module of a tree whose contracts have rules (the runtime's
+    sibling)."""
+    return f"{package}.{VALIDATE_MODULE}" if package else VALIDATE_MODULE
 
 
 def former_runtime_module(module: str) -> str | None:

@@ -13,11 +13,13 @@ from pathlib import Path
 
 from protoforge.codegen.generators.markers import marker_files
 from protoforge.codegen.generators.protoc_python import python_package_files
+from protoforge.codegen.generators.provided_modules import module_paths, provided_module_files
 from protoforge.codegen.generators.provided_stubs import provided_stub_files, stub_path
 from protoforge.codegen.generators.rendered import rendered_files
 from protoforge.codegen.generators.runtime import RUNTIME_PROTO_IMPORTS, runtime_files
 from protoforge.codegen.generators.targets import target_files
 from protoforge.codegen.layout import Layout
+from protoforge.codegen.rules import VALIDATE_PROTO
 from protoforge.config import Config
 from protoforge.naming import module_to_path, pb2_module
 from protoforge.output import cache, incremental
@@ -26,7 +28,7 @@ from protoforge.output.plan import GeneratedFile, Outcome, Owner, Plan, apply, s
 from protoforge.source import contracts as source
 from protoforge.source.discover import ContractFile
 from protoforge.source.protoc import CompileResult, Progress
-from protoforge.source.provided import ProvidedCopy, untyped_closure
+from protoforge.source.provided import ProvidedCopy, untyped_closure, written_by_gen
 
 
 @dataclass(frozen=True)
@@ -140,18 +142,30 @@ def _shared_files(
     for name in incremental.kept_or_missing(selection, map(str, markers), kept):
         files[Path(name)] = GeneratedFile(markers[Path(name)])
     services = [pb2_module(name) for name, record in records.items() if record.services]
+    imported = {name for record in records.values() for name in record.imports}
     runtimes = {
         config.out / module_to_path(module): text
-        for module, text in runtime_files(layout.package, services).items()
+        for module, text in runtime_files(
+            layout.package, services, validated=VALIDATE_PROTO in imported
+        ).items()
     }
     for name in incremental.kept_or_missing(selection, map(str, runtimes), kept):
         files[Path(name)] = GeneratedFile(runtimes[Path(name)].encode())
-    imported = {name for record in records.values() for name in record.imports}
     if runtimes:
         imported.update(RUNTIME_PROTO_IMPORTS)
     untyped = {str(config.out / stub_path(found)): found for found in untyped_closure(imported)}
     stubs = [untyped[name] for name in incremental.kept_or_missing(selection, untyped, kept)]
     for relative, data in provided_stub_files(stubs).items():
+        files[config.out / relative] = GeneratedFile(data)
+    written = {
+        str(config.out / path): found
+        for found in written_by_gen(imported)
+        for path in module_paths(found)
+    }
+    modules = {written[name] for name in incremental.kept_or_missing(selection, written, kept)}
+    for relative, data in provided_module_files(
+        sorted(modules, key=lambda found: found.name)
+    ).items():
         files[config.out / relative] = GeneratedFile(data)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from protoforge import naming
 from protoforge.codegen.layout import Layout
+from protoforge.codegen.rules import VALIDATE_PROTO, messages_with_rules
 from protoforge.errors import Diagnostic, NamingError, ProtoforgeError
 from protoforge.source.descriptors import FILE_SERVICE, SERVICE_METHOD, clean_comment, file_messages
 
@@ -94,6 +95,8 @@ class Method:
     path: str  # /routeguide.v1.RouteGuide/GetFeature (the HTTP/2 path gRPC calls)
     comments: str  # leading comments from the contract, dedented; "" if none
     deprecated: bool
+    # the input carries protovalidate rules (codegen/rules.py): servers validate each request
+    validated: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,10 @@ class Service:
     def kinds(self) -> frozenset[StreamingKind]:
         return frozenset(method.kind for method in self.methods)
 
+    @property
+    def validated(self) -> bool:
+        return any(method.validated for method in self.methods)
+
 
 @dataclass(frozen=True)
 class ProtoFile:
@@ -130,6 +137,11 @@ class ProtoFile:
     def methods(self) -> Iterator[Method]:
         for service in self.services:
             yield from service.methods
+
+    @property
+    def validated(self) -> bool:
+        """Some method's input carries protovalidate rules."""
+        return any(service.validated for service in self.services)
 
     @property
     def messages(self) -> tuple[MessageRef, ...]:
@@ -176,9 +188,18 @@ def build_contract(
     else:
         files = list(descriptor_set)
     local = frozenset(contracts)
+    files = list(files)
     index = _index_messages(files, local, layout)
     wanted = local if only is None else local & frozenset(only)
-    built = [_build_file(f, index, layout, reserved, display) for f in files if f.name in wanted]
+    # Only trees that import protovalidate can carry rules: the others skip the options scan.
+    ruled = (
+        messages_with_rules(files)
+        if any(VALIDATE_PROTO in f.dependency for f in files)
+        else frozenset()
+    )
+    built = [
+        _build_file(f, index, layout, reserved, display, ruled) for f in files if f.name in wanted
+    ]
     return Contract(tuple(sorted(built, key=lambda f: f.name)))
 
 
@@ -209,12 +230,13 @@ def _build_file(
     layout: Layout,
     reserved: frozenset[str],
     display: Callable[[str], str],
+    ruled: frozenset[str],
 ) -> ProtoFile:
     # Only services and methods carry comments into the model: skip the (costly) walk over the
     # source locations of files that declare none, most files of a big tree.
     sources = _sources_by_path(proto_file, display) if proto_file.service else {}
     services = tuple(
-        _build_service(proto_file, number, service, index, sources, reserved, display)
+        _build_service(proto_file, number, service, index, sources, reserved, display, ruled)
         for number, service in enumerate(proto_file.service)
     )
     _check_distinct_services(proto_file, services, reserved, sources, display)
@@ -238,6 +260,7 @@ def _build_service(
     sources: dict[tuple[int, ...], _Source],
     reserved: frozenset[str],
     display: Callable[[str], str],
+    ruled: frozenset[str],
 ) -> Service:
     full_name = f"{proto_file.package}.{service.name}" if proto_file.package else service.name
     # Names of modules the generated module imports are in its class scopes too.
@@ -281,6 +304,7 @@ def _build_service(
                 path=f"/{full_name}/{method.name}",
                 comments=comments.get((FILE_SERVICE, number, SERVICE_METHOD, method_number), ""),
                 deprecated=method.options.deprecated,
+                validated=method.input_type in ruled,
             )
         )
     return Service(

@@ -12,6 +12,16 @@ RUNTIME_SOURCE = Path(__file__).with_name("_protoforge_runtime.py")
 # The web gateway (gRPC-Web and Connect), copied next to the runtime, which imports it only
 # when a server is started with a web address.
 WEB_SOURCE = Path(__file__).with_name("_protoforge_web.py")
+# protovalidate for servers and clients, copied next to the runtime only into trees whose
+# contracts import buf/validate/validate.proto; it imports the runtime by this name, which gen
+# rewrites to the tree's runtime module.
+VALIDATE_SOURCE = Path(__file__).with_name("_protoforge_validate.py")
+# Its import block ends with these two lines; gen writes them sorted as isort sorts them once
+# the runtime's name is the tree's (a third-party module, as the message module is).
+VALIDATE_IMPORTS = (
+    "from google.protobuf.message import Message\n\n",
+    "from protoforge.runtime._protoforge_runtime import ",
+)
 
 # The classes generated code subclasses: the names they define are taken for RPC methods.
 BASE_CLASSES = ("Client", "AsyncClient", "Servicer", "AsyncServicer")
@@ -25,6 +35,11 @@ def source() -> str:
 @functools.cache
 def web_source() -> str:
     return WEB_SOURCE.read_text(encoding="utf-8")
+
+
+@functools.cache
+def validate_source() -> str:
+    return VALIDATE_SOURCE.read_text(encoding="utf-8")
 
 
 @functools.cache

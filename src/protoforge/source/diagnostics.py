@@ -76,6 +76,16 @@ def hint_for(
     missing = [d.path for d in diagnostics if d.message == "File not found."]
     if not missing and not any("was not found" in d.message for d in diagnostics):
         return None
+    from protoforge.source.provided import known_home  # only now: most errors need no hint
+
+    for name in missing:
+        home = known_home(name)
+        if home is not None:
+            return (
+                f"{name} is a file that {home} provides: pip install {home} (in the environment "
+                "that runs protoforge); gen compiles against the installed package, with nothing "
+                "vendored"
+            )
     roots_shown = ", ".join(shown(root) for root in roots)
     hint = (
         f"imports are resolved against proto_roots ({roots_shown}) and the well-known types; "

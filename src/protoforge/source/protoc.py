@@ -373,6 +373,19 @@ def _run_protoc(
         )
 
 
+def python_from_descriptors(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
+    """protoc's `_pb2.py` for `names`, compiled from `descriptor_set` alone (files no import
+    path holds), keyed by output path."""
+    result = _run_protoc(names, (), True, (), {}, _Processes(), descriptor_set)
+    if not result.ok:
+        raise CompileError(
+            "protoc could not compile installed descriptors",
+            diagnostics=tuple(result.diagnostics),
+            hint="a bug in protoforge or a broken installed distribution; please report it",
+        )
+    return {path: data for path, data in result.outputs.items() if path.endswith("_pb2.py")}
+
+
 def typed_stubs(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
     """mypy-protobuf's stubs for `names` (all of whose imports `descriptor_set` holds), keyed
     by output path (`google/rpc/status_pb2.pyi`)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
 import enum
 import errno
 import importlib
@@ -68,6 +69,11 @@ Request = TypeVar("Request")
 Response = TypeVar("Response")
 Reply = TypeVar("Reply", bound=Message)  # the response message of a client call
 Metadata = Sequence[tuple[str, str | bytes]]
+# Whether the servicers being registered validate their requests (`start(validate=...)`); read
+# once, at registration, by the generated servers of methods with protovalidate rules.
+VALIDATE_REQUESTS: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "protoforge_validate_requests", default=True
+)
 _log = logging.getLogger(__name__)
 
 
@@ -497,12 +503,14 @@ class _ClientBase:
     timeout: float | None
     _owns_channel: bool
     _pf_calls: dict[str, Any]
+    _pf_validate: bool  # check requests against protovalidate rules before sending
 
-    def _pf_setup(self, channel: Any, timeout: float | Default | None) -> None:
+    def _pf_setup(self, channel: Any, timeout: float | Default | None, validate: bool) -> None:
         self.channel = channel
         self.timeout = self.DEFAULT_TIMEOUT if timeout is Default.TIMEOUT else timeout
         self._owns_channel = False
         self._pf_calls = {}
+        self._pf_validate = validate
 
     def _pf_callable(self, kind: str, path: str, response: type[Message]) -> Any:
         call = self._pf_calls.get(path)
@@ -531,13 +539,15 @@ class Client(_ClientBase):
         channel: grpc.Channel,
         *,
         timeout: float | Default | None = Default.TIMEOUT,
+        validate: bool = False,
     ) -> None:
         """A client on an existing channel, which `close()` leaves open.
 
         `timeout` is the default deadline in seconds of every call (None for none; by default
-        the class's `DEFAULT_TIMEOUT`).
+        the class's `DEFAULT_TIMEOUT`). With `validate`, the methods whose request carries
+        protovalidate rules check it before sending (each call's `validate=` overrides this).
         """
-        self._pf_setup(channel, timeout)
+        self._pf_setup(channel, timeout, validate)
 
     @classmethod
     def connect(
@@ -548,11 +558,12 @@ class Client(_ClientBase):
         options: Sequence[tuple[str, Any]] = (),
         max_message_bytes: int | None = None,
         timeout: float | Default | None = Default.TIMEOUT,
+        validate: bool = False,
     ) -> Self:
         """A client that owns a new channel to `target` (closed by `close()`), with the retry
         policy of `SERVICE_CONFIG`. Without `credentials` the channel is insecure."""
         merged = channel_options(cls.SERVICE_CONFIG, options, max_message_bytes)
-        client = cls(sync_channel(target, credentials, merged), timeout=timeout)
+        client = cls(sync_channel(target, credentials, merged), timeout=timeout, validate=validate)
         client._owns_channel = True
         return client
 
@@ -708,13 +719,15 @@ class AsyncClient(_ClientBase):
         channel: grpc.aio.Channel,
         *,
         timeout: float | Default | None = Default.TIMEOUT,
+        validate: bool = False,
     ) -> None:
         """A client on an existing asyncio channel, which `close()` leaves open.
 
         `timeout` is the default deadline in seconds of every call (None for none; by default
-        the class's `DEFAULT_TIMEOUT`).
+        the class's `DEFAULT_TIMEOUT`). With `validate`, the methods whose request carries
+        protovalidate rules check it before sending (each call's `validate=` overrides this).
         """
-        self._pf_setup(channel, timeout)
+        self._pf_setup(channel, timeout, validate)
 
     @classmethod
     def connect(
@@ -725,11 +738,12 @@ class AsyncClient(_ClientBase):
         options: Sequence[tuple[str, Any]] = (),
         max_message_bytes: int | None = None,
         timeout: float | Default | None = Default.TIMEOUT,
+        validate: bool = False,
     ) -> Self:
         """A client that owns a new asyncio channel to `target` (closed by `close()`), with the
         retry policy of `SERVICE_CONFIG`. Without `credentials` the channel is insecure."""
         merged = channel_options(cls.SERVICE_CONFIG, options, max_message_bytes)
-        client = cls(async_channel(target, credentials, merged), timeout=timeout)
+        client = cls(async_channel(target, credentials, merged), timeout=timeout, validate=validate)
         client._owns_channel = True
         return client
 
@@ -1345,6 +1359,21 @@ def _bind(
     raise BindError(f"cannot listen on {address}: the address is invalid")
 
 
+def _register(
+    servicers: Sequence[Servicer] | Sequence[AsyncServicer],
+    server: Any,
+    validate: bool,
+) -> None:
+    """Add every servicer to `server`; with `validate=False` the generated servers of methods
+    with protovalidate rules register them without checking their requests."""
+    token = VALIDATE_REQUESTS.set(validate)
+    try:
+        for servicer in servicers:
+            servicer.add_to_server(server)
+    finally:
+        VALIDATE_REQUESTS.reset(token)
+
+
 def _service_names(servicers: Sequence[Servicer] | Sequence[AsyncServicer]) -> list[str]:
     return sorted({servicer.SERVICE_NAME for servicer in servicers})
 
@@ -1506,9 +1535,15 @@ def start(
     reflection_enabled: bool = True,
     web_address: str | None = None,
     cors_origins: Sequence[str] = (),
+    validate: bool = True,
 ) -> RunningServer:
     """Start a sync server for `servicers` on `address` (port 0 picks a free port) and return
     at once. Raises BindError when the address cannot be bound.
+
+    The servicers of methods whose request carries protovalidate rules check every request
+    (every message of a client stream) and end a call that breaks one with INVALID_ARGUMENT and
+    a `google.rpc.BadRequest`; `validate=False` turns that off for this server, a servicer's
+    `NOT_VALIDATED` for some of its methods.
 
     With `web_address` the same servicers also answer gRPC-Web and Connect calls over HTTP
     there (`RunningServer.web_port` is the bound port), from browsers whose origin is in
@@ -1526,8 +1561,7 @@ def start(
         options=server_options(options, max_message_bytes),
         maximum_concurrent_rpcs=limit,
     )
-    for servicer in servicers:
-        servicer.add_to_server(server)
+    _register(servicers, server, validate)
     services = _service_names(servicers)
     health_servicer = health.HealthServicer()
     for name in services:
@@ -1568,6 +1602,7 @@ def serve(
     reflection_enabled: bool = True,
     web_address: str | None = None,
     cors_origins: Sequence[str] = (),
+    validate: bool = True,
 ) -> None:
     """Run a sync server until SIGTERM or SIGINT, then shut it down gracefully (see
     `RunningServer.shutdown`); a second signal stops it at once. Call it from the main thread.
@@ -1585,6 +1620,7 @@ def serve(
             reflection_enabled=reflection_enabled,
             web_address=web_address,
             cors_origins=cors_origins,
+            validate=validate,
         )
     except (BindError, WebUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -1734,6 +1770,7 @@ async def start_async(
     reflection_enabled: bool = True,
     web_address: str | None = None,
     cors_origins: Sequence[str] = (),
+    validate: bool = True,
 ) -> AsyncRunningServer:
     """Start an asyncio server (see `start`, also for `web_address`, which is served on this
     event loop). Calls beyond `max_concurrent_rpcs` are refused with RESOURCE_EXHAUSTED."""
@@ -1743,8 +1780,7 @@ async def start_async(
         options=server_options(options, max_message_bytes),
         maximum_concurrent_rpcs=max_concurrent_rpcs,
     )
-    for servicer in servicers:
-        servicer.add_to_server(server)
+    _register(servicers, server, validate)
     services = _service_names(servicers)
     health_servicer = health.aio.HealthServicer()
     for name in services:
@@ -1784,6 +1820,7 @@ async def serve_async(
     reflection_enabled: bool = True,
     web_address: str | None = None,
     cors_origins: Sequence[str] = (),
+    validate: bool = True,
 ) -> None:
     """Run an asyncio server until SIGTERM or SIGINT, then shut it down gracefully; a second
     signal stops it at once. Use it as `asyncio.run(serve_async([MyServicer()]))`."""
@@ -1799,6 +1836,7 @@ async def serve_async(
             reflection_enabled=reflection_enabled,
             web_address=web_address,
             cors_origins=cors_origins,
+            validate=validate,
         )
     except (BindError, WebUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)

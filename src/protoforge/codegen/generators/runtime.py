@@ -27,9 +27,30 @@ def runtime_text() -> str:
     return header(None) + runtime.source()
 
 
-def runtime_files(package: str | None, service_pb2_modules: Iterable[str]) -> dict[str, str]:
+def validate_text(package: str | None) -> str:
+    """The protovalidate support module, importing the tree's runtime."""
+    source = runtime.validate_source()
+    message_import, runtime_import = runtime.VALIDATE_IMPORTS
+    block = message_import + runtime_import
+    if source.count(block) != 1:
+        raise AssertionError(f"the validate module must import the runtime once as {block!r}")
+    start = source.index(block)
+    end = source.index("\n", start + len(block)) + 1
+    names = source[start + len(block) : end]
+    lines = [
+        message_import.rstrip("\n") + "\n",
+        f"from {naming.runtime_module(package)} import {names}",
+    ]
+    lines.sort(key=lambda line: line.split()[1].lower())
+    return header(None) + source[:start] + "".join(lines) + source[end:]
+
+
+def runtime_files(
+    package: str | None, service_pb2_modules: Iterable[str], validated: bool = False
+) -> dict[str, str]:
     """Module name -> text of the runtime and of its re-exporting modules, given the pb2
-    modules (unprefixed) of the contracts that declare services; {} when there are none."""
+    modules (unprefixed) of the contracts that declare services; {} when there are none. With
+    `validated` (some contract imports protovalidate), also the validate module."""
     modules = sorted(set(service_pb2_modules))
     if not modules:
         return {}
@@ -38,6 +59,8 @@ def runtime_files(package: str | None, service_pb2_modules: Iterable[str]) -> di
         module: runtime_text(),
         naming.web_module(package): header(None) + runtime.web_source(),
     }
+    if validated:
+        files[naming.validate_module(package)] = validate_text(package)
     if package is None:
         formers = {naming.former_runtime_module(m) for m in modules}
         for former in sorted(f for f in formers if f is not None):

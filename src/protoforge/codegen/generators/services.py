@@ -56,6 +56,11 @@ class MethodView:
     request_class: str
     response_class: str
     docstring: str  # a docstring statement indented for a method body, or ""
+    validated: bool  # the request carries protovalidate rules: servers check it
+    python_literal: str  # "get_feature", a Python string literal
+    # the `_protoforge_validate` wrapper of a sync / asyncio servicer method of this kind
+    validate_wrapper: str
+    async_validate_wrapper: str
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,20 @@ class ServiceView:
     # The local name of the pb2 module that declares the service (the servicers' DESCRIPTOR
     # is `<descriptor_file>.DESCRIPTOR.services_by_name[...]`); "" in the scaffold.
     descriptor_file: str
+
+    @property
+    def validated(self) -> bool:
+        return any(method.validated for method in self.methods)
+
+    @property
+    def validated_method_type(self) -> str:
+        """The Literal type of the validated methods' names (`NOT_VALIDATED`'s items)."""
+        return f"{self.name}ValidatedMethod"
+
+    @property
+    def validated_literals(self) -> list[str]:
+        """The Python names of the validated methods, as string literals."""
+        return [json.dumps(m.python_name) for m in self.methods if m.validated]
 
 
 def render_files(
@@ -134,15 +153,19 @@ class RuntimeRef:
         return self._imports.name(self._module, name)
 
 
-def _local_predicate(contract_modules: Iterable[str], runtime: str) -> Callable[[str], bool]:
+def _local_predicate(
+    contract_modules: Iterable[str], runtime: str, siblings: Iterable[str] = ()
+) -> Callable[[str], bool]:
     """Modules of the generated tree are imported relatively or absolutely in the last section.
     A top-level runtime module (no package prefix) cannot be imported relatively, and ruff's
-    isort files an unknown top-level module under third party: it goes there."""
+    isort files an unknown top-level module under third party: it goes there (so do the
+    runtime's `siblings`, the validate module)."""
     local = frozenset(contract_modules)
+    runtimes = frozenset({runtime, *siblings})
 
     def is_local(module: str) -> bool:
-        if module == runtime:
-            return "." in runtime
+        if module in runtimes:
+            return "." in module
         return module in local
 
     return is_local
@@ -163,7 +186,8 @@ def module_context(
     )
     external = {ref.module for ref in proto_file.messages if not ref.local}
     local = {m for m in aliases if m not in external}
-    imports = Imports(module, _local_predicate(local, runtime))
+    validate_module = naming.validate_module(runtime.rpartition(".")[0] or None)
+    imports = Imports(module, _local_predicate(local, runtime, (validate_module,)))
     for target, alias in aliases.items():
         imports.module_alias(target, alias)
     if _uses_cast(services):
@@ -187,6 +211,8 @@ def module_context(
         "module_docstring": _module_docstring(proto_file, is_client, runtime),
         "imports": imports,
         "rt": RuntimeRef(imports, runtime, "_rt"),
+        # imported only by the modules that write `{{ pfv }}` (services with rules)
+        "pfv": RuntimeRef(imports, validate_module, "_pfv"),
         "runtime_module": runtime,
         "services": services,
         "uses_deprecated": is_client and any_deprecated,
@@ -275,7 +301,20 @@ def _method_view(service: Service, method: Method, aliases: dict[str, str]) -> M
         request_class=_runtime_expr(method.input, aliases),
         response_class=_runtime_expr(method.output, aliases),
         docstring=docstring(method.comments, 8, reflow=True),
+        validated=method.validated,
+        python_literal=json.dumps(method.python_name),
+        validate_wrapper=_VALIDATE_WRAPPERS[method.kind],
+        async_validate_wrapper="async_" + _VALIDATE_WRAPPERS[method.kind],
     )
+
+
+# The `_protoforge_validate` function that wraps a servicer method of each kind.
+_VALIDATE_WRAPPERS = {
+    StreamingKind.UNARY_UNARY: "unary",
+    StreamingKind.UNARY_STREAM: "unary_stream",
+    StreamingKind.STREAM_UNARY: "stream",
+    StreamingKind.STREAM_STREAM: "stream",
+}
 
 
 def _module_aliases(
