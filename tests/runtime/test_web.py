@@ -163,11 +163,13 @@ def test_buf_curl_deadline(project: Path, web: str, protocol: str) -> None:
         web,
         protocol,
         "GetFeature",
-        {"latitude": 999, "longitude": 3000},
+        {"latitude": 999, "longitude": 20000},
         "--timeout",
         "300ms",
     )
-    assert time.monotonic() - started < 2.5  # not the servicer's 3 s
+    # Ended by the deadline, not by the servicer's answer after 20 s (the margin is for buf's
+    # start-up on a loaded machine).
+    assert time.monotonic() - started < 10
     assert done.returncode != 0
     assert "deadline_exceeded" in done.stdout + done.stderr
 
