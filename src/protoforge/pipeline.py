@@ -32,6 +32,23 @@ from protoforge.source.provided import ProvidedCopy, untyped_closure, written_by
 
 
 @dataclass(frozen=True)
+class Inputs:
+    """What a run generates from before the cache is consulted: the contracts, the provided
+    copies, and the global key (tool versions, config, templates). One-shot gen computes them
+    every run; `gen --watch` keeps them in memory until the config or a template changes."""
+
+    contracts: tuple[ContractFile, ...]
+    copies: tuple[ProvidedCopy, ...]
+    key: str
+
+
+def inputs(config: Config) -> Inputs:
+    contracts, copies = source.contracts_to_generate(config)
+    key = incremental.global_key(config, _homes(copies), _template_dirs(config))
+    return Inputs(contracts, tuple(copies), key)
+
+
+@dataclass(frozen=True)
 class _Pending:
     """What the cache records once the plan is written (absent with `use_cache=False`)."""
 
@@ -46,18 +63,28 @@ class GenPlan(Plan):
     records: dict[str, cache.ContractRecord] = field(default_factory=dict)
     # Contracts under the proto roots that installed distributions provide: not generated.
     provided: tuple[ProvidedCopy, ...] = ()
+    inputs: Inputs | None = None  # what the plan was generated from (gen --watch keeps it)
     _pending: _Pending | None = field(default=None, repr=False)
 
 
 def generate(
-    config: Config, *, use_cache: bool = True, progress: Progress | None = None
+    config: Config,
+    *,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    warm: tuple[Inputs, incremental.Selection] | None = None,
 ) -> GenPlan:
     """The full output tree for the contracts the config names, in memory (unchanged files that
-    the cache vouches for are listed in `kept` instead)."""
-    contracts, copies = source.contracts_to_generate(config)
+    the cache vouches for are listed in `kept` instead). `warm`: the inputs and the selection a
+    watcher kept in memory (its last run's state and the contracts it saw change), instead of
+    discovering, stamping and hashing every contract and loading the state from disk."""
+    if warm is None:
+        given = inputs(config)
+        selection = incremental.select(config, given.contracts, given.key, use_cache=use_cache)
+    else:
+        given, selection = warm
+    contracts, copies, key = given.contracts, list(given.copies), given.key
     layout = Layout(config.package)
-    key = incremental.global_key(config, _homes(copies), _template_dirs(config))
-    selection = incremental.select(config, contracts, key, use_cache=use_cache)
     selected = selection.selected(contracts)
     everything = len(selected) == len(contracts)
     result = source.compile_selected(
@@ -94,6 +121,7 @@ def generate(
         scaffold_dir=config.impl_out or config.project_dir,
         records=records,
         provided=tuple(copies),
+        inputs=given,
         _pending=_Pending(key, selection.previous) if use_cache else None,
     )
 
@@ -179,15 +207,20 @@ def _template_dirs(config: Config) -> tuple[Path | None, ...]:
     return generator_inputs(config)
 
 
-def write(config: Config, plan: GenPlan, outcome: Outcome, *, use_cache: bool = True) -> None:
+def write(
+    config: Config, plan: GenPlan, outcome: Outcome, *, use_cache: bool = True
+) -> cache.GenState | None:
     """Apply the outcome to disk, then record what was generated for the next run (unless the
-    plan was made, or this write is asked to run, without the cache)."""
+    plan was made, or this write is asked to run, without the cache). Returns the state that
+    now describes the output tree (None without the cache)."""
     apply(outcome, plan.managed_dirs, jobs=config.jobs)
     pending = plan._pending
     if pending is None or not use_cache:
-        return
+        return None
     state = incremental.next_state(
         config, pending.key, plan.records, pending.previous, plan.files, plan.kept, outcome
     )
-    if state is not None:
-        cache.save_state(config.project_dir, state)
+    if state is None:
+        return pending.previous  # a no-op run: the recorded state is still exact
+    cache.save_state(config.project_dir, state)
+    return state
