@@ -8,7 +8,9 @@ CLI is a thin shell around them. This module is only the wiring of the stages:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from protoforge.codegen.generators.markers import marker_files
@@ -166,7 +168,7 @@ def _shared_files(
     """Package markers, runtime modules and provided stubs depend only on which contracts exist
     and which declare services: computed in full every time, generated again only when the last
     run's copy is not on disk as it was left."""
-    markers = marker_files(config.out, (o for r in records.values() for o in r.outputs), layout)
+    markers = _markers(config.out, tuple(record.outputs for record in records.values()), layout)
     for name in incremental.kept_or_missing(selection, map(str, markers), kept):
         files[Path(name)] = GeneratedFile(markers[Path(name)])
     services = [pb2_module(name) for name, record in records.items() if record.services]
@@ -197,6 +199,13 @@ def _shared_files(
         files[config.out / relative] = GeneratedFile(data)
 
 
+# Memoised (the last call only): gen --watch computes the shared files run after run from
+# records of which all but a few are the same, and each walks every contract's outputs.
+@lru_cache(maxsize=1)
+def _markers(out: Path, outputs: tuple[tuple[str, ...], ...], layout: Layout) -> dict[Path, bytes]:
+    return marker_files(out, (output for names in outputs for output in names), layout)
+
+
 def _homes(copies: list[ProvidedCopy]) -> list[tuple[str, str]]:
     return [(copy.name, str(copy.provided.path)) for copy in copies]
 
@@ -208,12 +217,20 @@ def _template_dirs(config: Config) -> tuple[Path | None, ...]:
 
 
 def write(
-    config: Config, plan: GenPlan, outcome: Outcome, *, use_cache: bool = True
+    config: Config,
+    plan: GenPlan,
+    outcome: Outcome,
+    *,
+    use_cache: bool = True,
+    written: Callable[[], None] | None = None,
 ) -> cache.GenState | None:
     """Apply the outcome to disk, then record what was generated for the next run (unless the
     plan was made, or this write is asked to run, without the cache). Returns the state that
-    now describes the output tree (None without the cache)."""
+    now describes the output tree (None without the cache). `written` is called once the files
+    are on disk, before the state is recorded (gen --watch reports the run there)."""
     apply(outcome, plan.managed_dirs, jobs=config.jobs)
+    if written is not None:
+        written()
     pending = plan._pending
     if pending is None or not use_cache:
         return None

@@ -26,7 +26,7 @@ from protoforge.errors import ExitCode, ProtoforgeError
 if TYPE_CHECKING:
     from protoforge.output.plan import Outcome
     from protoforge.watch.events import Watcher
-    from protoforge.watch.session import Changes, Session
+    from protoforge.watch.session import Changes, Run, Session
 
 
 def register(app: typer.Typer) -> None:
@@ -260,16 +260,20 @@ def watch_loop(
 def _watch_run(
     session: Session, changes: Changes, *, quiet: bool, verbose: bool, diff: bool
 ) -> None:
-    """One run, reported: a status line, or the error exactly as gen prints it."""
+    """One run, reported: a status line as soon as the files are written, or the error
+    exactly as gen prints it."""
     try:
-        run = session.run(changes)
+        session.run(
+            changes,
+            written=None if quiet else lambda run: _report_run(run, verbose=verbose, diff=diff),
+        )
     except ProtoforgeError as error:
         print_error(error)
         if not quiet:
             err("protoforge: still watching; save a fix to regenerate")
-        return
-    if run is None or quiet:
-        return
+
+
+def _report_run(run: Run, *, verbose: bool, diff: bool) -> None:
     for warning in run.plan.warnings:
         err(str(warning))
     if run.reason == "first run" and run.plan.provided:

@@ -150,10 +150,11 @@ class Session:
 
     # -- one run -----------------------------------------------------------------------------
 
-    def run(self, changes: Changes) -> Run | None:
+    def run(self, changes: Changes, *, written: Callable[[Run], None] | None = None) -> Run | None:
         """Regenerate for `changes` (and whatever a failed run left pending); None when they
-        change nothing gen depends on. Raises ProtoforgeError as gen does; the changes then
-        stay pending."""
+        change nothing gen depends on. `written(run)` is called as soon as the files are on
+        disk, before the cache state is recorded. Raises ProtoforgeError as gen does; the
+        changes then stay pending."""
         pending = self._pending
         pending.merge(changes)
         reason = _reason(pending, self.config is None)
@@ -171,10 +172,16 @@ class Session:
             self._pending = Changes()
             return None
         started = time.perf_counter()
-        plan, outcome = self._generate(config, pending, damaged)
-        seconds = time.perf_counter() - started
+        done: list[Run] = []
+
+        def on_written(plan: GenPlan, outcome: Outcome) -> None:
+            done.append(Run(reason, plan, outcome, time.perf_counter() - started))
+            if written is not None:
+                written(done[0])
+
+        self._generate(config, pending, damaged, on_written)
         self._pending = Changes()
-        return Run(reason, plan, outcome, seconds)
+        return done[0]
 
     def _needs_run(self, pending: Changes, memory: _Memory, damaged: set[str]) -> bool:
         """Whether `pending` touches anything gen reads; fills `damaged` with the contracts
@@ -193,15 +200,17 @@ class Session:
         return bool(pending.contracts or pending.rediscover or damaged or shared)
 
     def _generate(
-        self, config: Config, pending: Changes, damaged: set[str]
-    ) -> tuple[GenPlan, Outcome]:
+        self,
+        config: Config,
+        pending: Changes,
+        damaged: set[str],
+        written: Callable[[GenPlan, Outcome], None],
+    ) -> None:
         from protoforge.output.lock import gen_lock
         from protoforge.output.plan import compare
         from protoforge.pipeline import generate, inputs, write
 
-        with gen_lock(
-            config.project_dir, timeout=self._lock_timeout, on_wait=self._on_lock_wait
-        ):
+        with gen_lock(config.project_dir, timeout=self._lock_timeout, on_wait=self._on_lock_wait):
             memory = self._memory
             if memory is not None and _state_stamp(config) != memory.state_stamp:
                 memory = None  # another gen wrote the tree and the cache meanwhile
@@ -219,10 +228,11 @@ class Session:
             plan = generate(config, warm=warm)
             outcome = compare(plan)
             self._memory = None  # until the write is through: a failed one may leave stamps
-            state = write(config, plan, outcome)  # changed that memory would not know of
+            state = write(  # changed that memory would not know of
+                config, plan, outcome, written=lambda: written(plan, outcome)
+            )
             if state is not None and plan.inputs is not None:
                 self._memory = _Memory(plan.inputs, state, _state_stamp(config))
-        return plan, outcome
 
 
 def _state_stamp(config: Config) -> StateStamp:
