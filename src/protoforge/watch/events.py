@@ -22,6 +22,9 @@ from types import TracebackType
 
 from protoforge.paths import TEMPORARY_SUFFIX
 
+IDLE_WAKEUP_MS = 250  # an idle watch thread wakes this often (and says once that it is ready)
+READY_TIMEOUT_S = 30.0
+
 
 class Watcher:
     """Watches `recursive` (directories, recursively) and `flat` (directories, their entries
@@ -30,39 +33,53 @@ class Watcher:
     def __init__(self, recursive: Iterable[Path], flat: Iterable[Path]) -> None:
         self._changed: queue.Queue[set[str] | BaseException] = queue.Queue()
         self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(
+        groups = [(watchable(recursive), True), (watchable(flat), False)]
+        self._threads: list[threading.Thread] = []
+        ready: list[threading.Event] = []
+        for paths, deep in groups:
+            if not paths:
+                continue
+            started = threading.Event()
+            thread = threading.Thread(
                 target=self._watch,
-                args=(tuple(paths), deep),
+                args=(paths, deep, started),
                 name=f"protoforge-watch-{'tree' if deep else 'dir'}",
                 daemon=True,
             )
-            for paths, deep in ((watchable(recursive), True), (watchable(flat), False))
-            if paths
-        ]
-        for thread in self._threads:
             thread.start()
+            self._threads.append(thread)
+            ready.append(started)
+        for started in ready:  # a save right after this returns must not be missed
+            started.wait(timeout=READY_TIMEOUT_S)
 
-    def _watch(self, paths: tuple[Path, ...], recursive: bool) -> None:
-        from watchfiles import DefaultFilter, watch
+    def _watch(self, paths: tuple[Path, ...], recursive: bool, started: threading.Event) -> None:
+        from watchfiles import Change, DefaultFilter, watch
 
         default = DefaultFilter()
 
-        def wanted(change: object, path: str) -> bool:
+        def wanted(change: Change, path: str) -> bool:
             # gen's own staged files (.NAME.protoforge-tmp) come and go in every write
-            return not path.endswith(TEMPORARY_SUFFIX) and default(change, path)  # type: ignore[arg-type]
+            return not path.endswith(TEMPORARY_SUFFIX) and default(change, path)
 
         try:
+            # yield_on_timeout: the first (empty) batch says that the watches are in place,
+            # which watchfiles does as it starts, before it waits.
             for changes in watch(
                 *paths,
                 watch_filter=wanted,
                 stop_event=self._stop,
+                rust_timeout=IDLE_WAKEUP_MS,
+                yield_on_timeout=True,
                 recursive=recursive,
                 raise_interrupt=False,  # signals go to the main thread, never to this one
             ):
-                self._changed.put({path for _, path in changes})
+                started.set()
+                if changes:
+                    self._changed.put({path for _, path in changes})
         except BaseException as error:  # a watch that cannot start (or dies) must be told
             self._changed.put(error)
+        finally:
+            started.set()
 
     def batch(self, timeout: float | None = None) -> set[str]:
         """The paths saved since the last batch; waits up to `timeout` seconds for the first

@@ -259,7 +259,9 @@ def _reason(pending: Changes, first: bool) -> str:
     if pending.config:
         parts.append("config")
     if pending.templates:
-        parts.append(_counted(pending.templates, "template"))
+        # an editor's temporary files in the directory count as changes, not as templates
+        templates = {name for name in pending.templates if name.endswith(".jinja")}
+        parts.append(_counted(templates, "template") if templates else "templates")
     if pending.contracts:
         parts.append(_counted(pending.contracts, "contract"))
     if pending.outputs and not parts:
