@@ -92,7 +92,9 @@ def save(path: Path, text: str) -> None:
 
 
 def item_with(field: str) -> str:
-    return 'syntax = "proto3";\npackage shop.v1;\nmessage Item {\n  string sku = 1;\n' + field + "}\n"
+    return (
+        'syntax = "proto3";\npackage shop.v1;\nmessage Item {\n  string sku = 1;\n' + field + "}\n"
+    )
 
 
 def test_regenerates_on_save_reports_errors_and_keeps_running(tmp_path: Path) -> None:
