@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
+from protoforge.errors import ProtoforgeError
 from protoforge.paths import TEMPORARY_SUFFIX
 
 IDLE_WAKEUP_MS = 250  # an idle watch thread wakes this often (and says once that it is ready)
@@ -91,6 +92,8 @@ class Watcher:
             return set()
         paths: set[str] = set()
         for item in (first, *self._drain()):
+            if isinstance(item, Exception):
+                raise _stopped(item) from item
             if isinstance(item, BaseException):
                 raise item
             paths |= item
@@ -130,3 +133,13 @@ def watchable(paths: Iterable[Path]) -> tuple[Path, ...]:
         if not any(path.is_relative_to(outer) for outer in kept):
             kept.append(path)
     return tuple(sorted(kept))
+
+
+def _stopped(error: Exception) -> ProtoforgeError:
+    """A watch that could not start or died: the system's limits or permissions, the user's
+    to fix (exit 2), never a reason to go on regenerating blind."""
+    return ProtoforgeError(
+        f"the file watcher stopped: {type(error).__name__}: {error}",
+        hint="on Linux, many directories can exhaust the inotify watches: raise "
+        "fs.inotify.max_user_watches (sysctl), or set WATCHFILES_FORCE_POLLING=1 to poll",
+    )
