@@ -13,7 +13,8 @@ and peak memory (whole process tree) of:
 - gen, one edit:    protoforge gen after editing one contract vs protoforge's cold time
 - watch, one edit:  protoforge gen --watch running on the tree, one contract saved: the time
                     from the save until its outputs are rewritten (median of --repeat edits) vs
-                    a one-shot protoforge gen after the same kind of edit (median likewise)
+                    a one-shot protoforge gen after the same kind of edit (median likewise);
+                    CPU: the watcher's own and its protoc/mypy-protobuf children's per edit
 - breaking, 1 edit: protoforge check-breaking --against DIR vs buf breaking DIR --against BASE,
                     run alternately --repeat times (medians compared: the machine's load
                     changes less between two neighbouring runs than over a whole series);
@@ -139,6 +140,13 @@ def wait_for(predicate: object, timeout: float, what: str) -> float:
     raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a running process and of its children it has waited for (/proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_watch(project: Path, count: int, repeat: int) -> dict[str, object]:
     """`gen --watch`, one contract saved: from the save to its rewritten `_pb2.py`, against a
     one-shot gen after the same kind of edit, both medians of `repeat` edits in this run."""
@@ -162,6 +170,7 @@ def bench_watch(project: Path, count: int, repeat: int) -> dict[str, object]:
     ).start()  # type: ignore[union-attr]
     latencies: list[float] = []
     status_lines: list[float] = []
+    cpu: list[float] = []
     try:
         first = lines.get(timeout=600)
         if not first.startswith("watch: first run"):
@@ -169,6 +178,7 @@ def bench_watch(project: Path, count: int, repeat: int) -> dict[str, object]:
         time.sleep(1.0)  # let the watch threads settle after the first run's own writes
         for _ in range(repeat):
             number += 1
+            cpu_before = process_cpu(watcher.pid)
             saved = time.perf_counter()
             contract, field = edit_field(project, count, number)
             output = output_of(project, contract)
@@ -183,27 +193,33 @@ def bench_watch(project: Path, count: int, repeat: int) -> dict[str, object]:
                 raise RuntimeError(f"unexpected status line: {status!r}")
             latencies.append(written - saved)
             status_lines.append(reported - saved)
-            time.sleep(0.5)  # the next save is a separate batch, as an editor's would be
+            time.sleep(0.5)  # the run is over (its cache state recorded) before its CPU is read
+            cpu.append(process_cpu(watcher.pid) - cpu_before)
     finally:
         watcher.send_signal(signal.SIGINT)
         if watcher.wait(timeout=30) != 0:
             raise RuntimeError(f"gen --watch exited {watcher.returncode} on SIGINT")
     watch_s = statistics.median(latencies)
+    watch_cpu = statistics.median(cpu)
     gen_s = median_of(one_shot).wall
+    gen_cpu = statistics.median(m.cpu for m in one_shot)
     result: dict[str, object] = {
         "scenario": "watch one edit",
         "against": "protoforge gen (one-shot)",
         "watch_to_written_s": round(watch_s, 3),
         "watch_to_status_line_s": round(statistics.median(status_lines), 3),
         "watch_runs_s": [round(value, 3) for value in latencies],
+        "watch_cpu_s": round(watch_cpu, 3),
         "other_wall_s": round(gen_s, 3),
+        "other_cpu_s": round(gen_cpu, 3),
         "wall_ratio": round(watch_s / gen_s, 3),
+        "cpu_ratio": round(watch_cpu / gen_cpu, 3) if gen_cpu else None,
     }
     print(
-        f"  {'watch one edit':<22} protoforge {watch_s:7.2f}s save->written"
+        f"  {'watch one edit':<22} protoforge {watch_s:7.2f}s {watch_cpu:7.2f}cpu save->written"
         f" (status line {result['watch_to_status_line_s']}s)"
-        f" | {'protoforge gen (one-shot)':<26} {gen_s:7.2f}s"
-        f" | ratio wall {result['wall_ratio']}",
+        f" | {'protoforge gen (one-shot)':<26} {gen_s:7.2f}s {gen_cpu:7.2f}cpu"
+        f" | ratios wall {result['wall_ratio']} cpu {result['cpu_ratio']}",
         flush=True,
     )
     return result
