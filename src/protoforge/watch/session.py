@@ -75,6 +75,12 @@ class _Memory:
     state: cache.GenState
     state_stamp: StateStamp
     _owners: dict[str, str] | None = None  # generated file -> its contract, built on demand
+    _names: frozenset[str] | None = None  # the contracts' import paths, built on demand
+
+    def knows(self, name: str) -> bool:
+        if self._names is None:
+            self._names = frozenset(contract.name for contract in self.inputs.contracts)
+        return name in self._names
 
     def owner(self, output: str) -> str | None:
         if self._owners is None:
@@ -144,7 +150,7 @@ class Session:
             return
         changes.contracts.add(name)
         memory = self._memory
-        known = memory is not None and any(c.name == name for c in memory.inputs.contracts)
+        known = memory is not None and memory.knows(name)
         if not known or not os.path.isfile(path):
             changes.rediscover = True
 
