@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -235,16 +236,19 @@ def watch_loop(
             err(f"protoforge: waiting for another gen on this project ({lock_timeout:g} s)")
 
     session = Session(found, lock_timeout=lock_timeout, on_lock_wait=waiting)
+    with contextlib.suppress(ProtoforgeError):
+        session.load()  # to watch the roots during the first run; its errors are the run's
     watcher: Watcher | None = None
-    watched: tuple[tuple[Path, ...], tuple[Path, ...]] | None = None
-    changes = Changes()
     try:
+        watcher, watched = _rewatch(session, None, None)[:2]  # before the first run starts
+        changes = Changes()
+        announced = quiet
         while True:
             _watch_run(session, changes, quiet=quiet, verbose=verbose, diff=diff)
-            watcher, watched, missed = _rewatch(session, watcher, watched)
-            if not quiet and missed is None:
+            if not announced:
                 err(f"protoforge: watching {_watch_scope(session)} (Ctrl-C to stop)")
-            changes = missed or Changes()
+                announced = True
+            watcher, watched, changes = _rewatch(session, watcher, watched)
             while not changes:
                 changes = session.classify(watcher.batch(timeout=1.0))
     except KeyboardInterrupt as interrupt:
@@ -289,10 +293,9 @@ def _rewatch(
     session: Session,
     watcher: Watcher | None,
     watched: tuple[tuple[Path, ...], tuple[Path, ...]] | None,
-) -> tuple[Watcher, tuple[tuple[Path, ...], tuple[Path, ...]], Changes | None]:
+) -> tuple[Watcher, tuple[tuple[Path, ...], tuple[Path, ...]], Changes]:
     """The watcher for what the session watches now (a run can create the output tree, a
-    config change move the roots), and the changes the old one saw before it was closed
-    (None when this is the first watcher)."""
+    config change move the roots), and the changes the old one saw before it was closed."""
     from protoforge.watch.events import Watcher, watchable
     from protoforge.watch.session import Changes
 
@@ -302,7 +305,7 @@ def _rewatch(
         return watcher, watched, Changes()
     replacement = Watcher(*wanted)  # started before the old one stops: no save is missed
     if watcher is None:
-        return replacement, wanted, None
+        return replacement, wanted, Changes()
     watcher.close()
     return replacement, wanted, session.classify(watcher.batch(timeout=0))
 

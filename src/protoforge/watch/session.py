@@ -108,6 +108,7 @@ class Session:
         self._on_lock_wait = on_lock_wait
         self._memory: _Memory | None = None
         self._pending = Changes(config=True)  # the first run loads the config
+        self._generated = False  # until the first run succeeds
 
     # -- what to watch, and what a saved path is --------------------------------------------
 
@@ -163,11 +164,9 @@ class Session:
         changes then stay pending."""
         pending = self._pending
         pending.merge(changes)
-        reason = _reason(pending, self.config is None)
+        reason = _reason(pending, first=not self._generated)
         if pending.config or self.config is None:
-            config = load_config(self.config_path)
-            if config != self.config:
-                self.config, self._memory = config, None
+            self.load()
         config = self.config
         assert config is not None
         if pending.templates:
@@ -187,7 +186,15 @@ class Session:
 
         self._generate(config, pending, damaged, on_written)
         self._pending = Changes()
+        self._generated = True
         return done[0]
+
+    def load(self) -> None:
+        """(Re)load the config; a different one drops the memory (a new global key). Raises
+        ConfigError with file and line, as gen does."""
+        config = load_config(self.config_path)
+        if config != self.config:
+            self.config, self._memory = config, None
 
     def _needs_run(self, pending: Changes, memory: _Memory, damaged: set[str]) -> bool:
         """Whether `pending` touches anything gen reads; fills `damaged` with the contracts
@@ -257,7 +264,7 @@ def _below(path: str, directory: Path) -> bool:
     return path.startswith(str(directory) + os.sep)
 
 
-def _reason(pending: Changes, first: bool) -> str:
+def _reason(pending: Changes, *, first: bool) -> str:
     """What the status line says the run was for."""
     if first:
         return "first run"
