@@ -240,10 +240,10 @@ class Session:
                         pass  # a contract vanished after it was seen: a plain gen sorts it out
             plan = generate(config, warm=warm)
             outcome = compare(plan)
-            self._memory = None  # until the write is through: a failed one may leave stamps
-            state = write(  # changed that memory would not know of
-                config, plan, outcome, written=lambda: written(plan, outcome)
-            )
+            # No memory until the write is through: a failed write's rollback leaves files
+            # whose stamps the memory would not know of (the next run then reads the disk).
+            self._memory = None
+            state = write(config, plan, outcome, written=lambda: written(plan, outcome))
             if state is not None and plan.inputs is not None:
                 self._memory = _Memory(plan.inputs, state, _state_stamp(config))
 
