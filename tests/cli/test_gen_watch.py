@@ -36,27 +36,29 @@ class Watching:
             text=True,
             env={**os.environ, "NO_COLOR": "1"},
         )
-        self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
+        # One queue per stream: the order of lines across stdout and stderr is not kept.
+        self.lines: dict[str, queue.Queue[str]] = {"out": queue.Queue(), "err": queue.Queue()}
         self.seen: list[tuple[str, str]] = []
         for name, stream in (("out", self.process.stdout), ("err", self.process.stderr)):
             threading.Thread(target=self._read, args=(name, stream), daemon=True).start()
 
     def _read(self, name: str, stream: object) -> None:
         for line in stream:  # type: ignore[attr-defined]
-            self.lines.put((name, line.rstrip("\n")))
+            self.lines[name].put(line.rstrip("\n"))
 
     def expect(self, pattern: str, stream: str = "out") -> str:
         """The next line of `stream` matching `pattern` (lines before it are kept in `seen`)."""
+        lines = self.lines[stream]
         deadline = time.monotonic() + DEADLINE_S
         while (left := deadline - time.monotonic()) > 0:
             try:
-                name, line = self.lines.get(timeout=min(left, 1.0))
+                line = lines.get(timeout=min(left, 1.0))
             except queue.Empty:
-                if self.process.poll() is not None and self.lines.empty():
+                if self.process.poll() is not None and lines.empty():
                     break
                 continue
-            self.seen.append((name, line))
-            if name == stream and re.search(pattern, line):
+            self.seen.append((stream, line))
+            if re.search(pattern, line):
                 return line
         raise AssertionError(
             f"no {stream} line matching {pattern!r}; exit {self.process.poll()}; saw:\n"

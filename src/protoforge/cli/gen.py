@@ -245,10 +245,10 @@ def watch_loop(
         announced = quiet
         while True:
             _watch_run(session, changes, quiet=quiet, verbose=verbose, diff=diff)
-            if not announced:
+            watcher, watched, changes = _rewatch(session, watcher, watched)
+            if not announced:  # once every watch is in place (the output tree's too)
                 err(f"protoforge: watching {_watch_scope(session)} (Ctrl-C to stop)")
                 announced = True
-            watcher, watched, changes = _rewatch(session, watcher, watched)
             while not changes:
                 changes = session.classify(watcher.batch(timeout=1.0))
     except KeyboardInterrupt as interrupt:
