@@ -284,8 +284,8 @@ def _report_run(run: Run, *, verbose: bool, diff: bool) -> None:
         from protoforge.source.provided import describe_copies
 
         typer.echo(describe_copies(run.plan.provided))
-    if verbose or diff:
-        report(run.outcome, verbose=verbose, diff=diff, dry=False)
+    if verbose or diff:  # the files written (not the thousands left unchanged), their diff
+        report(run.outcome, verbose=False, diff=diff, dry=False)
     typer.echo(watch_status(run.reason, run.outcome, run.seconds))
 
 
