@@ -11,6 +11,10 @@ and peak memory (whole process tree) of:
                                                            mypy_grpc)
 - gen, no-op:       protoforge gen again (nothing changed) vs protoforge's cold time
 - gen, one edit:    protoforge gen after editing one contract vs protoforge's cold time
+- watch, one edit:  protoforge gen --watch running on the tree, one contract saved: the time
+                    from the save until its outputs are rewritten (median of --repeat edits) vs
+                    a one-shot protoforge gen after the same kind of edit (median likewise);
+                    CPU: the watcher's own and its protoc/mypy-protobuf children's per edit
 - breaking, 1 edit: protoforge check-breaking --against DIR vs buf breaking DIR --against BASE,
                     run alternately --repeat times (medians compared: the machine's load
                     changes less between two neighbouring runs than over a whole series);
@@ -31,9 +35,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import shutil
+import signal
+import statistics
+import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -103,6 +113,118 @@ def edit_one(project: Path, count: int) -> None:
     )
 
 
+def edit_field(project: Path, count: int, number: int) -> tuple[Path, str]:
+    """Add field number `number` to the contract `edit_one` edits: (its path, the field's name)."""
+    path = project / "proto" / file_name(count // 2)
+    field = f"watched_{number}"
+    text = path.read_text()
+    path.write_text(
+        text.replace("  string id = 1;\n", f"  string id = 1;\n  string {field} = {number};\n", 1)
+    )
+    return path, field
+
+
+def output_of(project: Path, contract: Path) -> Path:
+    """The contract's generated message module (gen/<same path>_pb2.py)."""
+    relative = contract.relative_to(project / "proto").with_suffix("")
+    return project / "gen" / relative.parent / f"{relative.name}_pb2.py"
+
+
+def wait_for(predicate: object, timeout: float, what: str) -> float:
+    """Poll `predicate` every millisecond; the perf_counter time when it first held."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if predicate():  # type: ignore[operator]
+            return time.perf_counter()
+        time.sleep(0.001)
+    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a running process and of its children it has waited for (/proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_watch(project: Path, count: int, repeat: int) -> dict[str, object]:
+    """`gen --watch`, one contract saved: from the save to its rewritten `_pb2.py`, against a
+    one-shot gen after the same kind of edit, both medians of `repeat` edits in this run."""
+    number = 5000
+    one_shot: list[Measurement] = []
+    for _ in range(repeat):
+        number += 1
+        edit_field(project, count, number)
+        one_shot.append(measure(protoforge("gen", "--quiet"), cwd=project))
+
+    watcher = subprocess.Popen(
+        protoforge("gen", "--watch"),
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in watcher.stdout], daemon=True
+    ).start()  # type: ignore[union-attr]
+    latencies: list[float] = []
+    status_lines: list[float] = []
+    cpu: list[float] = []
+    try:
+        first = lines.get(timeout=600)
+        if not first.startswith("watch: first run"):
+            raise RuntimeError(f"unexpected first line of gen --watch: {first!r}")
+        time.sleep(1.0)  # let the watch threads settle after the first run's own writes
+        for _ in range(repeat):
+            number += 1
+            cpu_before = process_cpu(watcher.pid)
+            saved = time.perf_counter()
+            contract, field = edit_field(project, count, number)
+            output = output_of(project, contract)
+            written = wait_for(
+                lambda output=output, field=field: field in output.read_text(),
+                60,
+                f"{output} to change",
+            )
+            status = lines.get(timeout=60)
+            reported = time.perf_counter()
+            if "updated" not in status:
+                raise RuntimeError(f"unexpected status line: {status!r}")
+            latencies.append(written - saved)
+            status_lines.append(reported - saved)
+            time.sleep(0.5)  # the run is over (its cache state recorded) before its CPU is read
+            cpu.append(process_cpu(watcher.pid) - cpu_before)
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        if watcher.wait(timeout=30) != 0:
+            raise RuntimeError(f"gen --watch exited {watcher.returncode} on SIGINT")
+    watch_s = statistics.median(latencies)
+    watch_cpu = statistics.median(cpu)
+    gen_s = median_of(one_shot).wall
+    gen_cpu = statistics.median(m.cpu for m in one_shot)
+    result: dict[str, object] = {
+        "scenario": "watch one edit",
+        "against": "protoforge gen (one-shot)",
+        "watch_to_written_s": round(watch_s, 3),
+        "watch_to_status_line_s": round(statistics.median(status_lines), 3),
+        "watch_runs_s": [round(value, 3) for value in latencies],
+        "watch_cpu_s": round(watch_cpu, 3),
+        "other_wall_s": round(gen_s, 3),
+        "other_cpu_s": round(gen_cpu, 3),
+        "wall_ratio": round(watch_s / gen_s, 3),
+        "cpu_ratio": round(watch_cpu / gen_cpu, 3) if gen_cpu else None,
+    }
+    print(
+        f"  {'watch one edit':<22} protoforge {watch_s:7.2f}s {watch_cpu:7.2f}cpu save->written"
+        f" (status line {result['watch_to_status_line_s']}s)"
+        f" | {'protoforge gen (one-shot)':<26} {gen_s:7.2f}s {gen_cpu:7.2f}cpu"
+        f" | ratios wall {result['wall_ratio']} cpu {result['cpu_ratio']}",
+        flush=True,
+    )
+    return result
+
+
 def row(label: str, ours: Measurement, theirs: Measurement, against: str) -> dict[str, object]:
     result = {
         "scenario": label,
@@ -160,7 +282,13 @@ def bench_breaking(project: Path, baseline: Path, repeat: int) -> list[dict[str,
 
 
 def bench_size(
-    count: int, workdir: Path, *, breaking: bool, gen: bool = True, repeat: int = 1
+    count: int,
+    workdir: Path,
+    *,
+    breaking: bool,
+    gen: bool = True,
+    watch: bool = True,
+    repeat: int = 1,
 ) -> list[dict[str, object]]:
     project = workdir / f"tree-{count}"
     generate_tree(project / "proto", count)
@@ -186,6 +314,8 @@ def bench_size(
     edit_one(project, count)
     edited = measure(protoforge("gen", "--quiet"), cwd=project)
     results.append(row("gen one edit", edited, cold, "protoforge gen cold"))
+    if watch:
+        results.append(bench_watch(project, count, repeat))
 
     if breaking:
         results += bench_breaking(project, baseline, repeat)
@@ -202,8 +332,9 @@ def main() -> None:
     parser.add_argument(
         "--breaking-only", action="store_true", help="only the breaking scenarios (no gen)"
     )
+    parser.add_argument("--no-watch", action="store_true", help="skip the watch scenario")
     parser.add_argument(
-        "--repeat", type=int, default=5, help="breaking: runs of each command (median)"
+        "--repeat", type=int, default=5, help="breaking and watch: runs of each (median)"
     )
     args = parser.parse_args()
 
@@ -232,6 +363,7 @@ def main() -> None:
                 Path(tmp),
                 breaking=not args.no_breaking,
                 gen=not args.breaking_only,
+                watch=not args.no_watch,
                 repeat=args.repeat,
             )
     if args.json:

@@ -8,7 +8,9 @@ CLI is a thin shell around them. This module is only the wiring of the stages:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from protoforge.codegen.generators.markers import marker_files
@@ -32,6 +34,23 @@ from protoforge.source.provided import ProvidedCopy, untyped_closure, written_by
 
 
 @dataclass(frozen=True)
+class Inputs:
+    """What a run generates from before the cache is consulted: the contracts, the provided
+    copies, and the global key (tool versions, config, templates). One-shot gen computes them
+    every run; `gen --watch` keeps them in memory until the config or a template changes."""
+
+    contracts: tuple[ContractFile, ...]
+    copies: tuple[ProvidedCopy, ...]
+    key: str
+
+
+def inputs(config: Config) -> Inputs:
+    contracts, copies = source.contracts_to_generate(config)
+    key = incremental.global_key(config, _homes(copies), _template_dirs(config))
+    return Inputs(contracts, tuple(copies), key)
+
+
+@dataclass(frozen=True)
 class _Pending:
     """What the cache records once the plan is written (absent with `use_cache=False`)."""
 
@@ -46,18 +65,28 @@ class GenPlan(Plan):
     records: dict[str, cache.ContractRecord] = field(default_factory=dict)
     # Contracts under the proto roots that installed distributions provide: not generated.
     provided: tuple[ProvidedCopy, ...] = ()
+    inputs: Inputs | None = None  # what the plan was generated from (gen --watch keeps it)
     _pending: _Pending | None = field(default=None, repr=False)
 
 
 def generate(
-    config: Config, *, use_cache: bool = True, progress: Progress | None = None
+    config: Config,
+    *,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    warm: tuple[Inputs, incremental.Selection] | None = None,
 ) -> GenPlan:
     """The full output tree for the contracts the config names, in memory (unchanged files that
-    the cache vouches for are listed in `kept` instead)."""
-    contracts, copies = source.contracts_to_generate(config)
+    the cache vouches for are listed in `kept` instead). `warm`: the inputs and the selection a
+    watcher kept in memory (its last run's state and the contracts it saw change), instead of
+    discovering, stamping and hashing every contract and loading the state from disk."""
+    if warm is None:
+        given = inputs(config)
+        selection = incremental.select(config, given.contracts, given.key, use_cache=use_cache)
+    else:
+        given, selection = warm
+    contracts, copies, key = given.contracts, list(given.copies), given.key
     layout = Layout(config.package)
-    key = incremental.global_key(config, _homes(copies), _template_dirs(config))
-    selection = incremental.select(config, contracts, key, use_cache=use_cache)
     selected = selection.selected(contracts)
     everything = len(selected) == len(contracts)
     result = source.compile_selected(
@@ -94,6 +123,7 @@ def generate(
         scaffold_dir=config.impl_out or config.project_dir,
         records=records,
         provided=tuple(copies),
+        inputs=given,
         _pending=_Pending(key, selection.previous) if use_cache else None,
     )
 
@@ -138,7 +168,7 @@ def _shared_files(
     """Package markers, runtime modules and provided stubs depend only on which contracts exist
     and which declare services: computed in full every time, generated again only when the last
     run's copy is not on disk as it was left."""
-    markers = marker_files(config.out, (o for r in records.values() for o in r.outputs), layout)
+    markers = _markers(config.out, tuple(record.outputs for record in records.values()), layout)
     for name in incremental.kept_or_missing(selection, map(str, markers), kept):
         files[Path(name)] = GeneratedFile(markers[Path(name)])
     services = [pb2_module(name) for name, record in records.items() if record.services]
@@ -169,6 +199,13 @@ def _shared_files(
         files[config.out / relative] = GeneratedFile(data)
 
 
+# Memoised (the last call only): gen --watch computes the shared files run after run from
+# records of which all but a few are the same, and each walks every contract's outputs.
+@lru_cache(maxsize=1)
+def _markers(out: Path, outputs: tuple[tuple[str, ...], ...], layout: Layout) -> dict[Path, bytes]:
+    return marker_files(out, (output for names in outputs for output in names), layout)
+
+
 def _homes(copies: list[ProvidedCopy]) -> list[tuple[str, str]]:
     return [(copy.name, str(copy.provided.path)) for copy in copies]
 
@@ -179,15 +216,28 @@ def _template_dirs(config: Config) -> tuple[Path | None, ...]:
     return generator_inputs(config)
 
 
-def write(config: Config, plan: GenPlan, outcome: Outcome, *, use_cache: bool = True) -> None:
+def write(
+    config: Config,
+    plan: GenPlan,
+    outcome: Outcome,
+    *,
+    use_cache: bool = True,
+    written: Callable[[], None] | None = None,
+) -> cache.GenState | None:
     """Apply the outcome to disk, then record what was generated for the next run (unless the
-    plan was made, or this write is asked to run, without the cache)."""
+    plan was made, or this write is asked to run, without the cache). Returns the state that
+    now describes the output tree (None without the cache). `written` is called once the files
+    are on disk, before the state is recorded (gen --watch reports the run there)."""
     apply(outcome, plan.managed_dirs, jobs=config.jobs)
+    if written is not None:
+        written()
     pending = plan._pending
     if pending is None or not use_cache:
-        return
+        return None
     state = incremental.next_state(
         config, pending.key, plan.records, pending.previous, plan.files, plan.kept, outcome
     )
-    if state is not None:
-        cache.save_state(config.project_dir, state)
+    if state is None:
+        return pending.previous  # a no-op run: the recorded state is still exact
+    cache.save_state(config.project_dir, state)
+    return state

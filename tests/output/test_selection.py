@@ -159,3 +159,60 @@ def test_a_no_op_run_records_nothing_new(tmp_path: Path) -> None:
         _config(tmp_path), "key", dict(state.contracts), None, {}, {}, Outcome()
     )
     assert fresh is not None and fresh.contracts == state.contracts
+
+
+# --- reselect: gen --watch's selection from the saved contracts it was told of -----------------
+
+
+def _contract_files(tmp_path: Path, state: GenState, **texts: str) -> tuple[ContractFile, ...]:
+    """The state's contracts as files under proto/, with the digest the state recorded (their
+    text is the digest), except those given new text in `texts`."""
+    root = tmp_path / "proto"
+    root.mkdir(exist_ok=True)
+    names = set(state.contracts) | {f"{name}.proto" for name in texts}
+    for name in names:
+        text = texts.get(name.removesuffix(".proto"), f"text of {name}")
+        (root / name).write_text(text)
+    return tuple(sorted(ContractFile(name, root) for name in names))
+
+
+def _recorded(state: GenState) -> GenState:
+    """`state` with each contract's digest the hash of its text on disk."""
+    from protoforge.output import cache
+
+    for name, record in state.contracts.items():
+        digest = cache.digest(f"text of {name}".encode())
+        state.contracts[name] = ContractRecord(
+            digest, record.imports, record.public_imports, record.outputs
+        )
+    return state
+
+
+def test_reselect_regenerates_a_saved_contract_and_its_importers(tmp_path: Path) -> None:
+    state = _recorded(
+        _state(tmp_path, {"a.proto": (), "b.proto": ("a.proto",), "c.proto": ("b.proto",)})
+    )
+    contracts = _contract_files(tmp_path, state, a="a edited")
+    selection = incremental.reselect(state, contracts, ["a.proto"])
+    assert selection.regenerate == {"a.proto", "b.proto"}
+    assert selection.stamps["a.proto"] != ()  # stamped afresh; the others keep the record's
+
+
+def test_reselect_trusts_the_record_for_contracts_it_was_not_told_of(tmp_path: Path) -> None:
+    """The watcher names the saved files: an edit it was not told of is not looked for (that
+    is what makes a run cheap), and a save with the same bytes regenerates nothing."""
+    state = _recorded(_state(tmp_path, {"a.proto": (), "b.proto": ()}))
+    contracts = _contract_files(tmp_path, state, b="b edited behind the watcher's back")
+    assert incremental.reselect(state, contracts, []).regenerate == set()
+    (tmp_path / "proto" / "b.proto").write_text("text of b.proto")  # saved, same bytes
+    assert incremental.reselect(state, contracts, ["b.proto"]).regenerate == set()
+
+
+def test_reselect_added_deleted_and_damaged(tmp_path: Path) -> None:
+    state = _recorded(_state(tmp_path, {"a.proto": (), "b.proto": ("a.proto",), "c.proto": ()}))
+    contracts = tuple(
+        c for c in _contract_files(tmp_path, state, d="new contract") if c.name != "a.proto"
+    )
+    selection = incremental.reselect(state, contracts, [], damaged=["c.proto"])
+    assert selection.regenerate == {"b.proto", "c.proto", "d.proto"}
+    assert "a.proto" not in selection.digests

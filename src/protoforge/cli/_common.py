@@ -101,12 +101,17 @@ def stopping_cleanly() -> Iterator[None]:
 
 
 def fail(error: ProtoforgeError) -> NoReturn:
+    print_error(error)
+    raise typer.Exit(error.exit_code)
+
+
+def print_error(error: ProtoforgeError) -> None:
+    """`path:line:col: error: message` per diagnostic, the error, its hint (stderr)."""
     for diagnostic in error.diagnostics:
         err(str(diagnostic))
     err(f"protoforge: error: {error.message}")
     if error.hint:
         err(f"  hint: {error.hint}")
-    raise typer.Exit(error.exit_code)
 
 
 def load(config_path: Path | None) -> Config:

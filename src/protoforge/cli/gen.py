@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -14,15 +15,19 @@ import typer
 from protoforge.cli._common import (
     ConfigOption,
     QuietOption,
+    Terminated,
     err,
     load,
+    print_error,
     run_guarded,
     stopping_cleanly,
 )
-from protoforge.errors import ExitCode
+from protoforge.errors import ExitCode, ProtoforgeError
 
 if TYPE_CHECKING:
     from protoforge.output.plan import Outcome
+    from protoforge.watch.events import Watcher
+    from protoforge.watch.session import Changes, Run, Session
 
 
 def register(app: typer.Typer) -> None:
@@ -59,8 +64,31 @@ def gen(
             min=0,
         ),
     ] = 60.0,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Keep running: regenerate whenever a contract, the config or a template is "
+            "saved (Ctrl-C stops).",
+        ),
+    ] = False,
 ) -> None:
     """Generate typed messages, stubs, servers and clients from the contracts."""
+    if watch:
+        refused = [flag for flag, on in WATCH_CONFLICTS.items() if on(check, dry_run, no_cache)]
+        if refused:
+            err(
+                f"protoforge: error: --watch cannot be combined with {', '.join(refused)}: "
+                "it writes the tree on every change and records it in the cache"
+            )
+            raise typer.Exit(ExitCode.USER_ERROR)
+        with stopping_cleanly():
+            code = run_guarded(
+                lambda: watch_loop(
+                    config, quiet=quiet, verbose=verbose, diff=diff, lock_timeout=lock_timeout
+                )
+            )
+        raise typer.Exit(code)
 
     def body() -> int:
         from protoforge.output.lock import gen_lock
@@ -178,3 +206,127 @@ def skipped_lines(outcome: Outcome) -> list[str]:
         more = f", and {len(names) - SKIPPED_SHOWN} more" if len(names) > SKIPPED_SHOWN else ""
         lines.append(f"  skipped {len(names)}: {reason}: {shown}{more}")
     return lines
+
+
+# -- gen --watch ------------------------------------------------------------------------------
+
+# The flags --watch refuses, and how to tell each is given (check, dry_run, no_cache).
+WATCH_CONFLICTS: dict[str, Callable[[bool, bool, bool], bool]] = {
+    "--check": lambda check, dry_run, no_cache: check,
+    "--dry-run": lambda check, dry_run, no_cache: dry_run,
+    "--no-cache": lambda check, dry_run, no_cache: no_cache,
+}
+
+
+def watch_loop(
+    config: Path | None, *, quiet: bool, verbose: bool, diff: bool, lock_timeout: float
+) -> int:
+    """Run gen, then again for every batch of saved files, until SIGINT or SIGTERM (exit 0).
+    A failed run is reported as gen reports it, and the watch goes on."""
+    from protoforge.config import find_config_file
+    from protoforge.watch.session import Changes, Session
+
+    found = config.resolve() if config is not None else find_config_file(Path.cwd())
+    if found is None or not found.is_file():
+        load(config)  # raises gen's error for a missing config (exit 2)
+        raise AssertionError("load_config accepted a missing config")
+
+    def waiting() -> None:
+        if not quiet:
+            err(f"protoforge: waiting for another gen on this project ({lock_timeout:g} s)")
+
+    session = Session(found, lock_timeout=lock_timeout, on_lock_wait=waiting)
+    with contextlib.suppress(ProtoforgeError):
+        session.load()  # to watch the roots during the first run; its errors are the run's
+    watcher: Watcher | None = None
+    try:
+        watcher, watched = _rewatch(session, None, None)[:2]  # before the first run starts
+        changes = Changes()
+        announced = quiet
+        while True:
+            _watch_run(session, changes, quiet=quiet, verbose=verbose, diff=diff)
+            watcher, watched, changes = _rewatch(session, watcher, watched)
+            if not announced:  # once every watch is in place (the output tree's too)
+                err(f"protoforge: watching {_watch_scope(session)} (Ctrl-C to stop)")
+                announced = True
+            while not changes:
+                changes = session.classify(watcher.batch(timeout=1.0))
+    except KeyboardInterrupt as interrupt:
+        signal_name = "SIGTERM" if isinstance(interrupt, Terminated) else "SIGINT"
+        if not quiet:
+            err(f"protoforge: watch stopped ({signal_name})")
+        return ExitCode.OK
+    finally:
+        if watcher is not None:
+            watcher.close()
+
+
+def _watch_run(
+    session: Session, changes: Changes, *, quiet: bool, verbose: bool, diff: bool
+) -> None:
+    """One run, reported: a status line as soon as the files are written, or the error
+    exactly as gen prints it."""
+    try:
+        session.run(
+            changes,
+            written=None if quiet else lambda run: _report_run(run, verbose=verbose, diff=diff),
+        )
+    except ProtoforgeError as error:
+        print_error(error)
+        if not quiet:
+            err("protoforge: still watching; save a fix to regenerate")
+
+
+def _report_run(run: Run, *, verbose: bool, diff: bool) -> None:
+    for warning in run.plan.warnings:
+        err(str(warning))
+    if run.reason == "first run" and run.plan.provided:
+        from protoforge.source.provided import describe_copies
+
+        typer.echo(describe_copies(run.plan.provided))
+    if verbose or diff:  # the files written (not the thousands left unchanged), their diff
+        report(run.outcome, verbose=False, diff=diff, dry=False)
+    typer.echo(watch_status(run.reason, run.outcome, run.seconds))
+
+
+def _rewatch(
+    session: Session,
+    watcher: Watcher | None,
+    watched: tuple[tuple[Path, ...], tuple[Path, ...]] | None,
+) -> tuple[Watcher, tuple[tuple[Path, ...], tuple[Path, ...]], Changes]:
+    """The watcher for what the session watches now (a run can create the output tree, a
+    config change move the roots), and the changes the old one saw before it was closed."""
+    from protoforge.watch.events import Watcher, watchable
+    from protoforge.watch.session import Changes
+
+    recursive, flat = session.watched()
+    wanted = (watchable(recursive), watchable(flat))
+    if watcher is not None and wanted == watched:
+        return watcher, watched, Changes()
+    replacement = Watcher(*wanted)  # started before the old one stops: no save is missed
+    if watcher is None:
+        return replacement, wanted, Changes()
+    watcher.close()
+    return replacement, wanted, session.classify(watcher.batch(timeout=0))
+
+
+def _watch_scope(session: Session) -> str:
+    from protoforge.paths import display_path
+
+    config = session.config
+    if config is None:
+        return display_path(session.config_path)
+    roots = ", ".join(display_path(root) for root in config.proto_roots)
+    return f"{roots} and {display_path(session.config_path)}"
+
+
+def watch_status(reason: str, outcome: Outcome, seconds: float) -> str:
+    """`watch: <what changed>: <what was written> in <time>`, one line per run."""
+    from protoforge.output.plan import Status
+
+    written = [
+        f"{outcome.count(status)} {status.value}"
+        for status in (Status.CREATED, Status.UPDATED, Status.REMOVED)
+        if outcome.count(status)
+    ]
+    return f"watch: {reason}: {', '.join(written) or 'nothing to write'} in {seconds:.2f}s"

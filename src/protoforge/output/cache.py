@@ -99,7 +99,8 @@ class GenState:
                 },
                 "target_outputs": list(self.target_outputs),
                 "saved_at_ns": self.saved_at_ns,
-                "files": {name: list(record) for name, record in sorted(self.files.items())},
+                # FileRecords are tuples, which json writes as lists: no copy of 25,000 of them
+                "files": dict(sorted(self.files.items())),
             },
             separators=(",", ":"),
         )

@@ -67,6 +67,40 @@ def select(
     return Selection(state, previous, stamps, digests, frozenset(regenerate))
 
 
+def reselect(
+    previous: cache.GenState,
+    contracts: tuple[ContractFile, ...],
+    changed: Iterable[str],
+    damaged: Iterable[str] = (),
+) -> Selection:
+    """The selection of a run that already knows which contracts may have changed since
+    `previous` was recorded (gen --watch: watchfiles names the saved files): only those are
+    stamped and hashed, every other contract keeps the stamp and digest `previous` recorded.
+    `damaged`: contracts whose generated files were edited or deleted on disk. A contract not
+    in `previous` counts as changed; a contract gone from `contracts` as deleted. Raises
+    OSError when a changed contract cannot be read (deleted meanwhile: discover again)."""
+    current = {c.name: c for c in contracts}
+    stamps: dict[str, tuple[int, ...]] = {}
+    digests: dict[str, str] = {}
+    for name, record in previous.contracts.items():
+        if name in current:
+            stamps[name], digests[name] = record.stamp, record.digest
+    fresh = {name for name in changed if name in current} | (current.keys() - stamps.keys())
+    for name in fresh:
+        path = current[name].path
+        stamps[name] = cache.stamp(path)
+        digests[name] = cache.digest(path.read_bytes())
+    edited = {
+        name
+        for name in fresh
+        if name not in previous.contracts or previous.contracts[name].digest != digests[name]
+    }
+    deleted = previous.contracts.keys() - current.keys()
+    broken = {name for name in damaged if name in current}
+    regenerate = cache.affected_contracts(edited | deleted | broken, previous.contracts, digests)
+    return Selection(previous, previous, stamps, digests, frozenset(regenerate))
+
+
 def global_key(
     config: Config, homes: Iterable[tuple[str, str]], templates: Iterable[Path | None]
 ) -> str:

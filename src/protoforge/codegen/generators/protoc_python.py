@@ -5,6 +5,8 @@ that declares no service gets no `_pb2_grpc` pair: protoc writes one that holds 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from protoforge.codegen.layout import Layout, rewrite_imports
 from protoforge.errors import Diagnostic, ProtoforgeError
 from protoforge.naming import pb2_grpc_module, pb2_module
@@ -21,9 +23,7 @@ def python_package_files(
 ) -> dict[str, list[tuple[str, bytes]]]:
     """protoc's outputs per contract: a header naming the contract and imports rewritten under
     the package prefix. Paths are relative to `out`."""
-    local_modules = frozenset(
-        module for name in all_names for module in (pb2_module(name), pb2_grpc_module(name))
-    )
+    local_modules = _local_modules(tuple(all_names))
     files: dict[str, list[tuple[str, bytes]]] = {}
     for contract in contracts:
         outputs = files.setdefault(contract.name, [])
@@ -49,3 +49,13 @@ def python_package_files(
                 text = rewrite_imports(content.decode("utf-8"), layout, local_modules)
                 outputs.append((layout.path(relative), (header(contract.name) + text).encode()))
     return files
+
+
+@lru_cache(maxsize=1)
+def _local_modules(names: tuple[str, ...]) -> frozenset[str]:
+    """The modules generated for `names`. Memoised: gen --watch regenerates a few contracts of
+    the same tree run after run, and this set is built from all of them (10,000 module names at
+    5,000 contracts)."""
+    return frozenset(
+        module for name in names for module in (pb2_module(name), pb2_grpc_module(name))
+    )
