@@ -296,3 +296,58 @@ def test_contracts_skipped_by_exclude_are_not_linted(tmp_path: Path) -> None:
     assert expected and not any("ledger" in path for path, *_ in expected)
     code, _, ours = protoforge_lint(base)
     assert (code, ours) == (1, expected)
+
+
+ANNOTATED = """syntax = "proto3";
+
+package acme.v1;
+
+import "google/api/annotations.proto";
+
+message GetThingRequest {
+  string id = 1;
+}
+
+message GetThingResponse {
+  string id = 1;
+}
+
+service ThingService {
+  rpc GetThing(GetThingRequest) returns (GetThingResponse) {
+    option (google.api.http) = {get: "/v1/{id}"};
+  }
+}
+"""
+
+
+def test_an_import_only_an_installed_package_has_is_explained_and_vendoring_works(
+    tmp_path: Path,
+) -> None:
+    """gen compiles `google/api/annotations.proto` against the installed
+    googleapis-common-protos; buf lints sources and cannot see it. The error says so and what to
+    do, and doing it (the package's own .proto files in a dependency root) makes lint work."""
+    import google.api.http_pb2
+
+    (tmp_path / "pyproject.toml").write_text(TOML, encoding="utf-8")
+    contract = tmp_path / "proto/acme/v1/thing.proto"
+    contract.parent.mkdir(parents=True)
+    contract.write_text(ANNOTATED, encoding="utf-8")
+    assert run_cli("gen", "-q", cwd=tmp_path).code == 0
+
+    refused = run_cli("lint", cwd=tmp_path)
+    assert refused.code == 2, refused.output
+    assert "proto/acme/v1/thing.proto:5:1: error: imported file does not exist" in refused.stderr
+    assert "google/api/annotations.proto (from googleapis-common-protos)" in refused.stderr
+    assert "dependency_roots" in refused.stderr
+
+    installed = Path(google.api.http_pb2.__file__).parent
+    vendored = tmp_path / "vendor/google/api"
+    vendored.mkdir(parents=True)
+    for name in ("annotations.proto", "http.proto"):
+        (vendored / name).write_bytes((installed / name).read_bytes())
+    (tmp_path / "pyproject.toml").write_text(
+        TOML.replace('out = "gen"', 'dependency_roots = ["vendor"]\nout = "gen"'),
+        encoding="utf-8",
+    )
+    code, _, ours = protoforge_lint(tmp_path)
+    assert (code, ours) == (0, set())

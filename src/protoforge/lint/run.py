@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -109,7 +110,10 @@ def run_lint(target: Target, config: Config) -> list[Finding]:
     compile_errors = [i for i in items if i.get("type") == "COMPILE"]
     if compile_errors:
         hint = "fix the contract; `protoforge gen` shows the same errors"
-        if target.buf_yaml is not None and config.dependency_roots:
+        installed = _installed_imports(target.directory, compile_errors)
+        if installed:
+            hint = _installed_imports_hint(installed)
+        elif target.buf_yaml is not None and config.dependency_roots:
             hint = (
                 f"buf resolves imports through {display_path(target.buf_yaml)} (its modules and "
                 "deps), not protoforge's dependency_roots: add those directories as modules there"
@@ -146,6 +150,43 @@ def run_lint(target: Target, config: Config) -> list[Finding]:
             f"`buf config ls-lint-rules --version {target.version} --include-deprecated`)",
         )
     return [_place(item, target.directory, config) for item in items]
+
+
+def _installed_imports(directory: Path, errors: list[dict[str, object]]) -> list[tuple[str, str]]:
+    """(import path, distribution) of the imports buf could not find that protoforge takes from
+    an installed distribution (gen compiles them against its descriptors; buf lints sources and
+    sees only the files in its modules). buf names the importing line, not the file."""
+    from protoforge.source.provided import provider
+
+    found: dict[str, str] = {}
+    for error in errors:
+        if "does not exist" not in str(error.get("message", "")):
+            continue
+        path = directory / str(error.get("path", ""))
+        try:
+            lines = path.read_bytes().decode("utf-8", "replace").splitlines()
+            line = lines[int(str(error.get("start_line", 0))) - 1]
+        except (OSError, IndexError, ValueError):
+            continue
+        imported = _IMPORT_LINE.search(line)
+        provided = provider(imported[1]) if imported else None
+        if imported and provided is not None:
+            found.setdefault(imported[1], provided.distribution)
+    return sorted(found.items())
+
+
+def _installed_imports_hint(installed: list[tuple[str, str]]) -> str:
+    names = ", ".join(f"{name} (from {distribution})" for name, distribution in installed[:3])
+    more = f" and {len(installed) - 3} more" if len(installed) > 3 else ""
+    return (
+        f"buf lints sources, and cannot see {names}{more}: protoforge takes those from the "
+        "installed package, buf does not. Vendor their .proto files into a directory listed in "
+        "`dependency_roots` (lint then resolves them and does not lint them), or, with a "
+        "buf.yaml, add a module or a `deps` entry that provides them"
+    )
+
+
+_IMPORT_LINE = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"')
 
 
 def exclude_paths(config: Config, directory: Path) -> list[str]:
