@@ -407,3 +407,40 @@ def test_the_generated_tree_passes_mypy_strict_and_catches_misuse(gen: Modules) 
     assert len(errors) == 2, done.stdout
     assert errors[0].startswith("user_code.py:14:") and "plaec_order" in errors[0]
     assert errors[1].startswith("user_code.py:19:") and '"validate"' in errors[1]
+
+
+def test_a_validating_client_stops_a_bidi_stream_at_its_first_bad_message(gen: Modules) -> None:
+    with SyncServer(gen, sync_servicer(gen), validate=False) as server:
+        target = f"127.0.0.1:{server.running.port}"
+        with gen.client.ShopClient.connect(target, validate=True) as checking:
+            stream = checking.exchange(iter([gen.line("abc"), gen.line("x"), gen.line("def")]))
+            with pytest.raises(gen.rt.InvalidArgument) as caught:
+                list(stream)
+            assert violations(caught.value) == SHORT_SKU
+            # per call: off for this one, and the server (not validating) echoes it
+            unchecked = checking.exchange(iter([gen.line("x")]), validate=False)
+            assert [line.sku for line in unchecked] == ["x"]
+        sent = [line.sku for line in server.servicer.seen]
+        assert "def" not in sent and sent.count("x") == 1  # only the unchecked call's
+
+
+def test_an_asyncio_validating_client_stops_a_bidi_stream_at_its_first_bad_message(
+    gen: Modules,
+) -> None:
+    async def scenario() -> None:
+        servicer = async_servicer(gen)
+        running = await gen.rt.start_async([servicer], "127.0.0.1:0", validate=False)
+        client = gen.client.AsyncShopClient.connect(f"127.0.0.1:{running.port}", validate=True)
+        try:
+            lines = [gen.line("abc"), gen.line("x"), gen.line("def")]
+            with pytest.raises(gen.rt.InvalidArgument) as caught:
+                async for _ in client.exchange(lines):
+                    pass
+            assert violations(caught.value) == SHORT_SKU
+            assert "def" not in [line.sku for line in servicer.seen]
+            assert "x" not in [line.sku for line in servicer.seen]
+        finally:
+            await client.close()
+            await running.server.stop(None)
+
+    asyncio.run(scenario())

@@ -404,9 +404,17 @@ class ResponseStream(Iterator[Response], Generic[Response]):
     `cancel()` ends the call early; `initial_metadata()` waits for the response headers,
     `trailing_metadata()` for the end of the call."""
 
-    def __init__(self, call: Any, response_metadata: ResponseMetadata | None = None) -> None:
+    def __init__(
+        self,
+        call: Any,
+        response_metadata: ResponseMetadata | None = None,
+        raise_first: Callable[[], None] | None = None,
+    ) -> None:
         self._call = call
         self._seen = response_metadata
+        # a bidi call's check of the requests it sent: a broken rule ended the call, and its
+        # error is raised in place of the cancellation
+        self._raise_first = raise_first
 
     def __iter__(self) -> ResponseStream[Response]:
         return self
@@ -416,6 +424,8 @@ class ResponseStream(Iterator[Response], Generic[Response]):
             response: Response = next(self._call)
         except grpc.RpcError as error:
             _fill_from_error(self._seen, error)
+            if self._raise_first is not None:
+                self._raise_first()
             raise error_from_rpc_error(error) from error
         except StopIteration:
             if self._seen is not None:
@@ -440,9 +450,15 @@ class AsyncResponseStream(AsyncIterator[Response], Generic[Response]):
     subclasses. `cancel()` ends the call early; `await initial_metadata()` /
     `await trailing_metadata()` as in `ResponseStream`."""
 
-    def __init__(self, call: Any, response_metadata: ResponseMetadata | None = None) -> None:
+    def __init__(
+        self,
+        call: Any,
+        response_metadata: ResponseMetadata | None = None,
+        raise_first: Callable[[], None] | None = None,
+    ) -> None:
         self._call = call
         self._seen = response_metadata
+        self._raise_first = raise_first  # as in ResponseStream
 
     def __aiter__(self) -> AsyncResponseStream[Response]:
         return self
@@ -452,7 +468,14 @@ class AsyncResponseStream(AsyncIterator[Response], Generic[Response]):
             response = await self._call.read()
         except grpc.RpcError as error:
             _fill_from_error(self._seen, error)
+            if self._raise_first is not None:
+                self._raise_first()
             raise error_from_rpc_error(error) from error
+        except asyncio.CancelledError:
+            # grpc.aio cancels the call when the request iterator raises
+            if self._raise_first is not None:
+                self._raise_first()
+            raise
         if response is grpc.aio.EOF:
             if self._seen is not None:
                 await self._seen._fill_async(self._call)
@@ -663,6 +686,7 @@ class Client(_ClientBase):
         wait_for_ready: bool | None,
         compression: grpc.Compression | None,
         response_metadata: ResponseMetadata | None = None,
+        raise_first: Callable[[], None] | None = None,
     ) -> ResponseStream[Reply]:
         call = self._pf_callable("stream_stream", path, response)(
             iter(requests),
@@ -671,7 +695,7 @@ class Client(_ClientBase):
             wait_for_ready=wait_for_ready,
             compression=compression,
         )
-        return ResponseStream(call, response_metadata)
+        return ResponseStream(call, response_metadata, raise_first)
 
     def _pf_single_response(
         self,
@@ -843,6 +867,7 @@ class AsyncClient(_ClientBase):
         wait_for_ready: bool | None,
         compression: grpc.Compression | None,
         response_metadata: ResponseMetadata | None = None,
+        raise_first: Callable[[], None] | None = None,
     ) -> AsyncResponseStream[Reply]:
         call = self._pf_callable("stream_stream", path, response)(
             request_iterator(requests),
@@ -851,7 +876,7 @@ class AsyncClient(_ClientBase):
             wait_for_ready=wait_for_ready,
             compression=compression,
         )
-        return AsyncResponseStream(call, response_metadata)
+        return AsyncResponseStream(call, response_metadata, raise_first)
 
     async def _pf_single_response(
         self,

@@ -120,16 +120,19 @@ class ShopClient(Client):
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
         response_metadata: ResponseMetadata | None = None,
+        validate: bool | None = None,
     ) -> ResponseStream[shop_pb2.Line]:
+        checked = _pfv.CheckedRequests(requests, _pfv.wanted(validate, self._pf_validate))
         return self._pf_stream_stream(
             "/shop.v1.Shop/Exchange",
-            requests,
+            checked,
             shop_pb2.Line,
             timeout=timeout,
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
             response_metadata=response_metadata,
+            raise_first=checked.raise_violation,
         )
 
     def echo(
@@ -243,16 +246,19 @@ class AsyncShopClient(AsyncClient):
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
         response_metadata: ResponseMetadata | None = None,
+        validate: bool | None = None,
     ) -> AsyncResponseStream[shop_pb2.Line]:
+        checked = _pfv.AsyncCheckedRequests(requests, _pfv.wanted(validate, self._pf_validate))
         return self._pf_stream_stream(
             "/shop.v1.Shop/Exchange",
-            requests,
+            checked,
             shop_pb2.Line,
             timeout=timeout,
             metadata=metadata,
             wait_for_ready=wait_for_ready,
             compression=compression,
             response_metadata=response_metadata,
+            raise_first=checked.raise_violation,
         )
 
     async def echo(
