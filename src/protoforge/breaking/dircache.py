@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from protoforge.breaking.cachedir import cache_root
+from protoforge.wire import LENGTH_DELIMITED, fields, length_delimited
 
 if TYPE_CHECKING:
     from protoforge.source.discover import ContractFile
@@ -97,55 +98,28 @@ def file_names(descriptor_set: bytes) -> list[str] | None:
     field 1 holds each FileDescriptorProto, whose field 1 is the name) without the protobuf
     runtime; None if the bytes are not such a set."""
     names: list[str] = []
-    position, end = 0, len(descriptor_set)
     try:
-        while position < end:
-            tag, position = _varint(descriptor_set, position)
-            if tag != (1 << 3 | 2):
+        for number, wire_type, value in fields(descriptor_set):
+            if (number, wire_type) != (1, LENGTH_DELIMITED):
                 return None
-            length, position = _varint(descriptor_set, position)
-            file_end = position + length
-            if file_end > end:
+            file_start, file_end = length_delimited(descriptor_set, value)
+            if file_end > len(descriptor_set):
                 return None
-            name = _first_name(descriptor_set, position, file_end)
+            name = _first_name(descriptor_set, file_start, file_end)
             if name is None:
                 return None
             names.append(name)
-            position = file_end
-    except (IndexError, UnicodeDecodeError):
+    except (IndexError, ValueError):  # UnicodeDecodeError is a ValueError
         return None
     return names
 
 
-def _first_name(data: bytes, position: int, end: int) -> str | None:
-    while position < end:
-        tag, position = _varint(data, position)
-        wire_type = tag & 7
-        if wire_type == 2:
-            length, position = _varint(data, position)
-            if tag >> 3 == 1:
-                return data[position : position + length].decode("utf-8")
-            position += length
-        elif wire_type == 0:
-            _, position = _varint(data, position)
-        elif wire_type == 1:
-            position += 8
-        elif wire_type == 5:
-            position += 4
-        else:
-            return None
+def _first_name(data: bytes, start: int, end: int) -> str | None:
+    for number, wire_type, value in fields(data, start, end):
+        if (number, wire_type) == (1, LENGTH_DELIMITED):
+            name_start, name_end = length_delimited(data, value)
+            return data[name_start:name_end].decode("utf-8")
     return None
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, position
-        shift += 7
 
 
 def _parse(data: bytes, key: str, roots: Sequence[Path]) -> bytes | None:

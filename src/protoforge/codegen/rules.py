@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from protoforge.source.descriptors import file_messages
+from protoforge.wire import fields
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import DescriptorProto, FileDescriptorProto
@@ -65,36 +66,9 @@ def _has_own_rules(message: DescriptorProto) -> bool:
 
 
 def _has_field(data: bytes, number: int) -> bool:
-    """Whether the serialized message `data` holds field `number` (a wire-format scan)."""
-    position = 0
-    end = len(data)
-    while position < end:
-        tag, position = _varint(data, position)
-        if tag >> 3 == number:
-            return True
-        wire_type = tag & 7
-        if wire_type == 0:
-            _, position = _varint(data, position)
-        elif wire_type == 1:
-            position += 8
-        elif wire_type == 2:
-            length, position = _varint(data, position)
-            position += length
-        elif wire_type == 5:
-            position += 4
-        else:  # groups: not used by options protoc writes; stop scanning rather than misread
-            return False
-    return False
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    result = 0
-    shift = 0
-    while position < len(data):
-        byte = data[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            break
-        shift += 7
-    return result, position
+    """Whether the serialized message `data` holds field `number` (a wire-format scan; a group,
+    which options protoc writes never hold, stops it rather than being misread)."""
+    try:
+        return any(found == number for found, _, _ in fields(data))
+    except (ValueError, IndexError):
+        return False
