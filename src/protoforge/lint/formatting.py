@@ -46,9 +46,10 @@ class Reformatted(NamedTuple):
 
 
 def formatted_contracts(config: Config) -> list[Reformatted]:
-    from protoforge.source.discover import discover
+    from protoforge.source.discover import discover, excluded
 
     contracts = discover(config)
+    skipped = excluded(config)
     changed: list[Reformatted] = []
     with tempfile.TemporaryDirectory(prefix="protoforge-format-") as tmp:
         for index, root in enumerate(config.proto_roots):
@@ -56,7 +57,7 @@ def formatted_contracts(config: Config) -> list[Reformatted]:
             if not mine:
                 continue
             out = Path(tmp) / str(index)
-            _buf_format(root, out, exclude_paths(config, root))
+            _buf_format(root, out, exclude_paths(skipped, root))
             for contract in mine:
                 before = contract.path.read_bytes()
                 formatted = out / contract.name

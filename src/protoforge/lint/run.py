@@ -17,6 +17,7 @@ import functools
 import json
 import re
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -27,6 +28,7 @@ from protoforge.breaking.suppress import Directive
 from protoforge.config import Config
 from protoforge.errors import CompileError, Diagnostic
 from protoforge.paths import display_path
+from protoforge.source.discover import excluded
 
 if TYPE_CHECKING:
     from protoforge.breaking.suppress import Suppression
@@ -79,8 +81,9 @@ def _workspace(config: Config) -> Target:
 def lint_report(config: Config) -> Report:
     findings: list[Finding] = []
     version = "v2"
+    skipped = excluded(config)
     for target in targets(config):
-        findings += run_lint(target, config)
+        findings += run_lint(target, config, skipped)
         version = target.version
     findings = sorted(set(findings))
     suppressions = _suppressions(config, version)
@@ -92,11 +95,12 @@ def lint_report(config: Config) -> Report:
     return Report(baseline="", findings=tuple(findings), command="lint")
 
 
-def run_lint(target: Target, config: Config) -> list[Finding]:
+def run_lint(target: Target, config: Config, skipped: Iterable[Path]) -> list[Finding]:
+    """`buf lint` of one target; `skipped`: the contracts `exclude` removes (not linted)."""
     command = [str(find_buf()), "lint", "--error-format", "json"]
     if target.config is not None:
         command += ["--config", target.config]
-    command += exclude_paths(config, target.directory)
+    command += exclude_paths(skipped, target.directory)
     done = subprocess.run(
         command,
         capture_output=True,
@@ -189,16 +193,15 @@ def _installed_imports_hint(installed: list[tuple[str, str]]) -> str:
 _IMPORT_LINE = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"')
 
 
-def exclude_paths(config: Config, directory: Path) -> list[str]:
-    """`--exclude-path` for every contract protoforge's `exclude` skips below `directory` (buf's
-    paths are relative to where it runs). Excluded files are still compiled as imports."""
-    from protoforge.source.discover import excluded
-
+def exclude_paths(excluded: Iterable[Path], directory: Path) -> list[str]:
+    """`--exclude-path` for every file of `excluded` (the contracts protoforge's `exclude` skips,
+    `discover.excluded`) below `directory` (buf's paths are relative to where it runs).
+    Excluded files are still compiled as imports."""
     arguments: list[str] = []
-    for path in excluded(config):
-        if path.resolve().is_relative_to(directory.resolve()):
-            relative = path.resolve().relative_to(directory.resolve()).as_posix()
-            arguments += ["--exclude-path", relative]
+    base = directory.resolve()
+    for path in excluded:
+        if path.resolve().is_relative_to(base):
+            arguments += ["--exclude-path", path.resolve().relative_to(base).as_posix()]
     return arguments
 
 
