@@ -10,10 +10,11 @@ own (its own exit code, stdout and stderr, signals, cwd, environment, subprocess
 reads at start-up (PYTHON* variables, the locale) cannot be given to a child; run_cli starts a
 real interpreter for those.
 
-Protocol, one JSON object per line: the test sends {"argv", "cwd", "env", "stdout", "stderr"}
-(the last two: files for the child's output); the zygote answers {"pid"} once the child runs,
-then {"status"} (a negative number: killed by that signal, as subprocess reports it). One
-command at a time. This process imports nothing that starts threads (grpc is not imported).
+Protocol, one JSON object per line: the test sends {"argv", "cwd", "env", "stdout", "stderr",
+"code"} (files for the child's output; "code", if not null, to run `python -c CODE ARGV`
+instead); the zygote answers {"pid"} once the child runs, then {"status"} (a negative
+number: killed by that signal, as subprocess reports it). One command at a time. This process
+imports nothing that starts threads (grpc is not imported).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ import protoforge.scaffold  # noqa: F401
 
 
 def child(request: dict[str, object]) -> None:
-    """In the forked child: become `python -m protoforge ARGV` in `cwd` with `env`, then exit."""
+    """In the forked child: become `python -m protoforge ARGV` (or `python -c CODE ARGV`) in
+    `cwd` with `env`, then exit."""
     code = 1
     try:
         os.setpgid(0, 0)  # a group of its own: a timeout stops it and what it started
@@ -62,11 +64,16 @@ def child(request: dict[str, object]) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         argv = request["argv"]
         assert isinstance(argv, list)
-        sys.argv = ["-m", *map(str, argv)]
-        import runpy
-
+        source = request.get("code")
         try:
-            runpy.run_module("protoforge", run_name="__main__", alter_sys=True)
+            if isinstance(source, str):  # python -c SOURCE ARGV
+                sys.argv = ["-c", *map(str, argv)]
+                exec(compile(source, "<string>", "exec"), {"__name__": "__main__"})
+            else:  # python -m protoforge ARGV
+                import runpy
+
+                sys.argv = ["-m", *map(str, argv)]
+                runpy.run_module("protoforge", run_name="__main__", alter_sys=True)
             code = 0
         except SystemExit as exit_:
             code = _exit_code(exit_.code)

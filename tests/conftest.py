@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -53,13 +54,26 @@ def run_cli(
     """Run `python -m protoforge ARGS` as a user would, in `cwd`: a process of its own, forked
     from a process that has imported protoforge already (tests/_cli_zygote.py), or a new
     interpreter where the environment sets what Python reads only at start-up."""
+    return run_python(("-m", "protoforge"), *args, cwd=cwd, env=env, timeout=timeout)
+
+
+def run_python(
+    how: tuple[Literal["-m"], Literal["protoforge"]] | tuple[Literal["-c"], str],
+    *args: str | os.PathLike[str],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+) -> Result:
+    """`python -m protoforge ARGS` (how = ("-m", "protoforge")) or `python -c CODE ARGS`
+    (how = ("-c", CODE)), through the zygote where it can be (see run_cli)."""
     full_env = {**os.environ, **(env or {})}
     if not _needs_new_interpreter(env or {}):
-        ran = _zygote().run([str(a) for a in args], cwd, full_env, timeout)
+        code = how[1] if how[0] == "-c" else None
+        ran = _zygote().run([str(a) for a in args], cwd, full_env, timeout, code)
         if ran is not None:
             return ran
     done = subprocess.run(
-        [sys.executable, "-m", "protoforge", *map(str, args)],
+        [sys.executable, *how, *map(str, args)],
         cwd=cwd,
         env=full_env,
         capture_output=True,
@@ -86,15 +100,19 @@ class _Zygote:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[str] | None = None
 
-    def run(self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Result | None:
+    def run(
+        self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float, code: str | None
+    ) -> Result | None:
         if not self._lock.acquire(blocking=False):
             return None
         try:
-            return self._run(argv, cwd, env, timeout)
+            return self._run(argv, cwd, env, timeout, code)
         finally:
             self._lock.release()
 
-    def _run(self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Result:
+    def _run(
+        self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float, code: str | None
+    ) -> Result:
         import json
         import signal
         import tempfile
@@ -104,7 +122,7 @@ class _Zygote:
         assert process.stdin is not None and process.stdout is not None
         with tempfile.TemporaryDirectory(prefix="protoforge-run-") as output:
             stdout, stderr = Path(output, "stdout"), Path(output, "stderr")
-            request = {"argv": argv, "cwd": str(cwd), "env": env}
+            request = {"argv": argv, "cwd": str(cwd), "env": env, "code": code}
             request.update(stdout=str(stdout), stderr=str(stderr))
             process.stdin.write(json.dumps(request) + "\n")
             process.stdin.flush()
