@@ -23,6 +23,12 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow run first (in their order): xdist hands the rest out as workers come
+    free, so the run ends on short tests instead of one worker finishing a long one alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def user_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """protoforge's user cache directory (cachedir: compiled templates, installed-module stubs,

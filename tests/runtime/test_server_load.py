@@ -27,6 +27,8 @@ import pytest
 from _load_server import SLOW, servicers
 from _services import RETRY, Generated, generate_project, on_sys_path
 
+pytestmark = pytest.mark.slow  # scheduled first (conftest), with its module fixtures
+
 PACKAGE = "rg_load"
 SCALE = float(os.environ.get("PROTOFORGE_LOAD_SCALE", "1"))
 LOAD_SERVER = Path(__file__).parents[1] / "_load_server.py"
