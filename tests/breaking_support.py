@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Result, make_project, run_cli, write_files
+from conftest import Result, make_project, run_cli, run_python, write_files
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test",
@@ -165,15 +165,7 @@ FAST_PATH_ALWAYS = (
 
 
 def run_fast_path(*args: str, cwd: Path) -> Result:
-    done = subprocess.run(
-        [sys.executable, "-c", FAST_PATH_ALWAYS, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    return Result(done.returncode, done.stdout, done.stderr)
+    return run_python(("-c", FAST_PATH_ALWAYS), *args, cwd=cwd)
 
 
 def protoforge_keys(current: Path, against: str, *extra: str) -> tuple[int, set[Key]]:

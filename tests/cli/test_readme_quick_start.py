@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 
@@ -29,6 +30,7 @@ def fresh_shell_env(home: Path) -> dict[str, str]:
     return {"HOME": str(home), "PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
 
 
+@pytest.mark.slow
 def test_the_quick_start_works_as_written(tmp_path: Path) -> None:
     lines = quick_start_lines()
     assert lines[0].startswith(". .venv/bin/activate"), lines[0]

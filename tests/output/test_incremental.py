@@ -182,6 +182,7 @@ def fresh_copy(project: Path, target: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_incremental_gen_equals_clean_gen_after_every_edit(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)

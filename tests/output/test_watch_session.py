@@ -53,6 +53,7 @@ def run_session(session: Session, project: Path, changed: set[str]) -> str:
     return "ok"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [3, 4])
 def test_a_session_equals_clean_gen_after_every_edit(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)

@@ -28,6 +28,7 @@ def test_committed_generated_code_is_current(name: str) -> None:
     assert (EXAMPLES / name / "generated").is_dir()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_the_example_suite_passes(name: str) -> None:
     done = subprocess.run(

@@ -98,20 +98,31 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def installer(python: Path) -> tuple[str | Path, ...]:
+    """What installs into the venv of `python`: uv where the dev extra brought it (its cache
+    holds what .ci/run installed, so the newest case downloads nothing; pip's cache is empty
+    on a fresh CI machine), else pip. Both install the wheel by the same specification."""
+    try:
+        import uv  # noqa: F401
+    except ImportError:
+        pip = (sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-compile")
+        return (*pip, "--disable-pip-version-check")
+    return (sys.executable, "-m", "uv", "pip", "install", "-q", "--python", python)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("versions", ["newest", "lowest"])
 def test_gen_from_a_wheel_in_a_clean_virtualenv(tmp_path: Path, wheel: Path, versions: str) -> None:
     venv = tmp_path / "venv"
-    # A venv without pip of its own (ensurepip is most of venv's time); this pip installs into
-    # it. --no-compile: only what runs gets byte-compiled, on first import.
+    # A venv without pip of its own (ensurepip is most of venv's time); `installer` installs
+    # into it, without byte-compiling: only what runs gets compiled, on first import.
     run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
     pins: list[str | Path] = []
     if versions == "lowest":
         (tmp_path / "lowest.txt").write_text(lowest_versions())
         pins = ["-c", tmp_path / "lowest.txt"]
-    pip = (sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-compile")
-    run(*pip, "--disable-pip-version-check", *pins, wheel, cwd=tmp_path)
+    run(*installer(python), *pins, wheel, cwd=tmp_path)
 
     project = tmp_path / "project"
     shutil.copytree(SERVICES_FIXTURE / "proto", project / "proto")

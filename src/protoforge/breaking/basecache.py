@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from protoforge.breaking.cachedir import cache_root
+from protoforge.cachedir import cache_root
 from protoforge.config import Config
 from protoforge.paths import atomic_write
 

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from protoforge.breaking.cachedir import cache_root
+from protoforge.cachedir import cache_root
 from protoforge.wire import LENGTH_DELIMITED, fields, length_delimited
 
 if TYPE_CHECKING:

@@ -4,16 +4,14 @@
 over the CPUs): right for `gen` and for large trees, but each process costs an interpreter
 start-up and a grpc_tools import (~70 ms), and a breaking check of a small tree or of the few
 packages a change touches runs two of them (current side and baseline) for a few milliseconds of
-compiling. Here protoc runs in-process instead (grpc_tools' compiler extension). Its messages are
-written by C++ straight to file descriptor 2, so fd 2 is pointed at a temporary file for the call
-and the messages are parsed as compile.py parses a subprocess's stderr: the same diagnostics.
+compiling. Here protoc runs in-process instead (source/protoc_main.py), and its messages are
+parsed as compile.py parses a subprocess's stderr: the same diagnostics.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,10 +95,10 @@ def _protoc(
     source_info: bool,
 ) -> tuple[int, str, bytes]:
     """(exit code, messages, FileDescriptorSet) of one in-process protoc run."""
-    from grpc_tools import _protoc_compiler
+    from protoforge.source.protoc_main import run_protoc
 
     with _Scratch() as scratch:
-        args = ["protoc", *(f"--proto_path={root}" for root in roots)]
+        args = [f"--proto_path={root}" for root in roots]
         if installed:
             args.append(f"--descriptor_set_in={scratch.file('installed', installed)}")
         args += [
@@ -110,9 +108,7 @@ def _protoc(
             *(["--include_source_info"] if source_info else []),
             *(contract.name for contract in contracts),
         ]
-        encoded = [argument.encode() for argument in args]
-        stderr_fd = scratch.descriptor(scratch.file("stderr"))
-        code = _with_fd2_to(stderr_fd, lambda: int(_protoc_compiler.run_main(encoded)))
+        code = run_protoc(args, scratch.descriptor(scratch.file("stderr")))
         stderr = scratch.read("stderr").decode("utf-8", "replace")
         data = scratch.read("descriptors") if code == 0 else b""
     return code, stderr, data
@@ -167,14 +163,3 @@ class _Scratch:
             return (Path(self.directory.name) / name).read_bytes()
         fd = self.files[name]
         return os.pread(fd, os.fstat(fd).st_size, 0)
-
-
-def _with_fd2_to(target: int, call: Callable[[], int]) -> int:
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        os.dup2(target, 2)
-        return call()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)

@@ -2,8 +2,9 @@
 
 One `Environment` factory (`environment`): StrictUndefined (a typo in a template is an error, not
 an empty string), keep_trailing_newline, trim_blocks/lstrip_blocks, no autoescape (this is Python,
-not HTML), and a ChoiceLoader that puts the user's `templates_dir` in front of the built-ins: a
-file there with the same name replaces the built-in one.
+not HTML), a ChoiceLoader that puts the user's `templates_dir` in front of the built-ins (a file
+there with the same name replaces the built-in one), and compiled templates kept between runs
+(template_cache.py).
 
 The generators (codegen/generators/) build the templates' context; `render` fills the import
 block a template asked for; `reported` turns a failing template into a user error naming its
@@ -48,8 +49,19 @@ def builtin_templates_dir() -> Path:
     )
 
 
+# The Environment's options: they shape the compiled templates (template_cache keys on them).
+_OPTIONS: dict[str, object] = {
+    "keep_trailing_newline": True,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "autoescape": False,
+}
+
+
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     import jinja2
+
+    from protoforge.codegen.template_cache import compiled_templates
 
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir is not None:
@@ -59,10 +71,8 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
+        bytecode_cache=compiled_templates({**_OPTIONS, "undefined": "StrictUndefined"}),
+        **_OPTIONS,  # type: ignore[arg-type]
     )
 
 

@@ -16,6 +16,7 @@ shard, so their memory does not add up.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 
 # Below this many contracts one protoc process is faster than starting several.
 MIN_FILES_PER_SHARD = 64
+# Up to this many contracts (in one shard) protoc runs in gen's own process (compile_contracts).
+IN_PROCESS_UP_TO = 100
 
 
 Progress = Callable[[int, int], None]
@@ -106,6 +109,11 @@ class _Processes:
         self._running: set[subprocess.Popen[bytes]] = set()
         self._killed = False
         _Processes._live.add(self)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether `kill_all` has been called (nothing more is to start)."""
+        return self._killed
 
     def run(self, command: list[str], stdin: bytes) -> tuple[int, bytes]:
         """Run `command` to completion: (exit code, stderr)."""
@@ -184,9 +192,19 @@ def compile_contracts(
             progress(finished, len(contracts))
 
     processes = _Processes()
+    # A small tree in one shard is compiled in this process: protoc takes milliseconds there,
+    # and its interpreter's start would cost ~0.1 s of CPU. Not with a plugin of the user's,
+    # which protoc would start as a process that a stopped gen could not stop.
+    in_process = (
+        len(shards) == 1
+        and len(contracts) <= IN_PROCESS_UP_TO
+        and not any(plugin is not None for plugin in plugins.values())
+    )
 
     def run(names: list[str]) -> _ShardResult:
-        shard = _run_protoc(names, roots, python, targets, plugins, processes, descriptor_set_in)
+        shard = _run_protoc(
+            names, roots, python, targets, plugins, processes, descriptor_set_in, in_process
+        )
         if not python:
             report(len(names))  # with Python output, a shard is done when its stubs are
         return shard
@@ -320,6 +338,7 @@ def _run_protoc(
     plugins: dict[str, str | None],
     processes: _Processes,
     descriptor_set_in: bytes = b"",
+    in_process: bool = False,
 ) -> _ShardResult:
     # protoc writes each generator's output into a zip archive (a `.zip` out path): one file
     # instead of thousands of small ones that would be created, read back and deleted again.
@@ -351,9 +370,14 @@ def _run_protoc(
         # A response file keeps thousands of contracts clear of the OS's command-line limit.
         response = work / "args.txt"
         response.write_text("\n".join(args) + "\n", encoding="utf-8")
-        returncode, stderr = processes.run(
-            [sys.executable, "-m", "grpc_tools.protoc", f"@{response}"], b""
-        )
+        # as `python -m grpc_tools.protoc` runs it: with the well-known types last on the path
+        arguments = [f"@{response}", f"-I{well_known_types_include()}"]
+        if in_process:
+            returncode, stderr = _protoc_in_process(arguments, work / "stderr.txt", processes)
+        else:
+            returncode, stderr = processes.run(
+                [sys.executable, "-m", "grpc_tools.protoc", *arguments], b""
+            )
         diagnostics = parse_stderr(stderr.decode("utf-8", "replace"))
         if returncode != 0:
             if not any(d.severity == "error" for d in diagnostics):
@@ -373,6 +397,23 @@ def _run_protoc(
         )
 
 
+def _protoc_in_process(
+    arguments: list[str], stderr_path: Path, processes: _Processes
+) -> tuple[int, bytes]:
+    """(exit code, messages) of protoc run in this process, as `processes.run` reports a
+    protoc subprocess's (a gen already being stopped starts nothing)."""
+    from protoforge.source.protoc_main import run_protoc
+
+    if processes.stopped:
+        return -signal.SIGKILL, b"stopped"
+    fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        code = run_protoc(arguments, fd)
+    finally:
+        os.close(fd)
+    return code, stderr_path.read_bytes()
+
+
 def python_from_descriptors(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
     """protoc's `_pb2.py` for `names`, compiled from `descriptor_set` alone (files no import
     path holds), keyed by output path."""
@@ -388,8 +429,45 @@ def python_from_descriptors(names: list[str], descriptor_set: bytes) -> dict[str
 
 def typed_stubs(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
     """mypy-protobuf's stubs for `names` (all of whose imports `descriptor_set` holds), keyed
-    by output path (`google/rpc/status_pb2.pyi`)."""
-    return _run_stubs(names, descriptor_set)
+    by output path (`google/rpc/status_pb2.pyi`). Used for installed descriptors, which are the
+    same on every run: the stubs are kept in the user's cache directory (cachedir), keyed by
+    everything they are made from (the descriptors, the names, mypy-protobuf's and protoforge's
+    stub code), and a cached copy saves a subprocess (0.1-0.2 s of CPU)."""
+    import hashlib
+    import marshal
+
+    from protoforge.cachedir import read_entry, write_entry
+
+    key = hashlib.sha256(descriptor_set)
+    key.update("\0".join(names).encode())
+    key.update(_stub_generator_digest())
+    name = key.hexdigest()
+    cached = read_entry("stubs", name)
+    if cached is not None:
+        try:
+            stubs = marshal.loads(cached)
+            if isinstance(stubs, dict) and all(isinstance(v, bytes) for v in stubs.values()):
+                return stubs
+        except (EOFError, ValueError, TypeError):
+            pass  # cut short or not ours: generate again
+    stubs = _run_stubs(names, descriptor_set)
+    write_entry("stubs", name, marshal.dumps(stubs))
+    return stubs
+
+
+@functools.cache
+def _stub_generator_digest() -> bytes:
+    """What else the stubs depend on: mypy-protobuf's generator and protoforge's driver of it
+    (source/stubs.py), by their sources, so that an upgrade of either misses the cache."""
+    import hashlib
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for module in ("mypy_protobuf.main", "protoforge.source.stubs"):
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin is not None:
+            digest.update(Path(spec.origin).read_bytes())
+    return digest.digest()
 
 
 def _run_stubs(

@@ -1,0 +1,59 @@
+"""Where protoforge keeps the caches that belong to no project: the user's cache directory.
+
+check-breaking's compiled baselines (breaking/basecache.py, breaking/dircache.py) and gen's
+compiled templates and installed-module stubs (codegen/template_cache.py) live here, never in
+the project: check-breaking runs in CI and in review checkouts, where an unasked-for directory
+in the tree gets committed or breaks `git status`-clean checks, and the other entries are the
+same for every project (gen's own incremental state is per project: `.protoforge-cache/`).
+
+The directory is `$PROTOFORGE_CACHE_DIR` if set, else `$XDG_CACHE_HOME/protoforge`, else the
+platform's usual place (`~/.cache/protoforge`, `~/Library/Caches/protoforge`,
+`%LOCALAPPDATA%\\protoforge\\Cache`). Anything in it may be deleted at any time. A module of its
+own so that the caches that every run consults (`dircache`) import nothing else for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+
+def cache_root() -> Path:
+    """Where protoforge keeps caches that are not part of a project (see the module doc)."""
+    explicit = os.environ.get("PROTOFORGE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "protoforge"
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "protoforge" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "protoforge"
+    return Path.home() / ".cache" / "protoforge"
+
+
+def read_entry(kind: str, name: str) -> bytes | None:
+    """The bytes of the cache entry `name` in `kind`'s directory, None if there is none (or it
+    cannot be read: a cache only ever saves work)."""
+    try:
+        return (cache_root() / kind / name).read_bytes()
+    except OSError:
+        return None
+
+
+def write_entry(kind: str, name: str, data: bytes) -> None:
+    """Store the cache entry `name` in `kind`'s directory: written under a name of this process
+    and renamed, so that a reader (another gen at the same moment) sees all of it or nothing.
+    A cache that cannot be written (read-only, full) is skipped: the next run redoes the work."""
+    directory = cache_root() / kind
+    staging = directory / f".{name}.{os.getpid()}.part"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        staging.write_bytes(data)
+        os.replace(staging, directory / name)
+    except OSError:
+        with contextlib.suppress(OSError):
+            staging.unlink()
