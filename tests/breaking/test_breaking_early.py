@@ -73,10 +73,8 @@ def test_a_buf_configured_after_it_started_finds_what_an_ordinary_run_finds(
 def test_a_buf_that_cannot_read_its_files_is_replaced_by_an_ordinary_run(tmp_path: Path) -> None:
     """A buf that looked for its configuration or baseline before its stdin ended (not today's
     buf) would fail naming its directory: the check then runs buf the ordinary way."""
-    import subprocess
-
     from protoforge.breaking.buf import find_buf, run_breaking
-    from protoforge.breaking.early import breaking_command
+    from protoforge.breaking.early import BufProcess, breaking_command
     from protoforge.breaking.report import run_groups
 
     current, baseline = _images(tmp_path)
@@ -85,10 +83,7 @@ def test_a_buf_that_cannot_read_its_files_is_replaced_by_an_ordinary_run(tmp_pat
     command = breaking_command(
         find_buf(), "-#format=binpb", f"{directory}/elsewhere.binpb", str(directory / "buf.yaml")
     )
-    process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    misdirected = EarlyBuf(process, directory, small=True)
+    misdirected = EarlyBuf(BufProcess(command, env=None), directory, small=True)
     misdirected.configure(BreakingConfig())
     settings = BufSettings(None, (RuleGroup(BreakingConfig(), (0,)),))
     found = run_groups(settings, current, baseline, lambda group: frozenset(), misdirected)

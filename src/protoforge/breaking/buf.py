@@ -10,7 +10,6 @@ as an error of its own (usually the generated config).
 from __future__ import annotations
 
 import functools
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -70,6 +69,8 @@ def run_breaking(current: bytes, baseline: bytes, config: BreakingConfig) -> lis
         baseline_path = Path(tmp) / "baseline.binpb"
         current_path.write_bytes(current or empty_image())
         baseline_path.write_bytes(baseline)
+        import subprocess  # not on the early route's path (see early.BufProcess)
+
         done = subprocess.run(
             breaking_command(buf, str(current_path), str(baseline_path), config.to_buf_json()),
             capture_output=True,
@@ -164,6 +165,8 @@ def without_files(image: bytes, drop: frozenset[str]) -> bytes:
 @functools.cache
 def rule_catalog() -> dict[str, Rule]:
     """Every breaking rule buf knows (ID, categories, purpose): `buf config ls-breaking-rules`."""
+    import subprocess  # not on the early route's path (see early.BufProcess)
+
     done = subprocess.run(
         [str(find_buf()), "config", "ls-breaking-rules", "--version", "v2", "--format", "json"],
         capture_output=True,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,7 +91,7 @@ class EarlyBuf:
     """A running `buf breaking` waiting for its configuration and images (see the module doc);
     the findings are those of `buf.run_breaking` over the same images and configuration."""
 
-    def __init__(self, process: subprocess.Popen[bytes], directory: Path, small: bool) -> None:
+    def __init__(self, process: BufProcess, directory: Path, small: bool) -> None:
         self.process = process
         self.directory = directory
         self.small = small  # started with BUF_GC: only for small images
@@ -119,17 +118,13 @@ class EarlyBuf:
         except OSError:
             return None
         try:
-            process = subprocess.Popen(
+            process = BufProcess(
                 breaking_command(
                     buf,
                     "-#format=binpb",
                     f"{directory / 'baseline.binpb'}#format=binpb",
                     str(directory / "buf.yaml"),
                 ),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=directory,
                 env=buf_environment(small, offline_in=directory),
             )
         except OSError:
@@ -164,6 +159,7 @@ class EarlyBuf:
                 self.process.communicate()
             _remove(self.directory)
         code = self.process.returncode
+        assert code is not None  # communicate() waited for buf
         # 100 is buf's "findings" (buf.BUF_FINDINGS_EXIT); any other failure that names this
         # directory is about the files written into it
         if code not in (0, 100) and str(self.directory).encode() in stderr:
@@ -182,14 +178,13 @@ class EarlyBuf:
         _remove(self.directory)
 
 
-def _send(process: subprocess.Popen[bytes], data: bytes) -> None:
+def _send(process: BufProcess, data: bytes) -> None:
     """Write `data` to buf's stdin and close it. In one write where the pipe can be made large
-    enough (Linux: F_SETPIPE_SZ, up to the system's limit): Popen.communicate writes its input
-    in 512-byte pieces, each of which can wake buf. buf reads its stdin before it writes
-    anything, so the blocking write cannot deadlock; if buf has stopped, its stderr says why."""
-    stdin = process.stdin
-    process.stdin = None  # closed here: communicate() must not touch it
-    if stdin is None:
+    enough (Linux: F_SETPIPE_SZ, up to the system's limit): each write can wake buf. buf reads
+    its stdin before it writes anything, so the blocking write cannot deadlock; if buf has
+    stopped, its stderr says why."""
+    fd = process.take_stdin()
+    if fd is None:
         return
     try:
         import fcntl
@@ -197,12 +192,104 @@ def _send(process: subprocess.Popen[bytes], data: bytes) -> None:
         set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
         if set_size is not None:
             with contextlib.suppress(OSError):  # above the limit: the write just blocks more
-                fcntl.fcntl(stdin.fileno(), set_size, max(len(data), 1 << 16))
-        stdin.write(data)
-        stdin.close()
+                fcntl.fcntl(fd, set_size, max(len(data), 1 << 16))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
     except BrokenPipeError:
-        with contextlib.suppress(BrokenPipeError):
-            stdin.close()
+        pass
+    finally:
+        os.close(fd)
+
+
+class BufProcess:
+    """buf as a child process, started with os.posix_spawn on three pipes: what
+    subprocess.Popen would do here, without importing subprocess (its imports, threading,
+    selectors, signal and locale among them, were a tenth of a small tree's run before buf could
+    be given its inputs). buf inherits the working directory; every path it is given is
+    absolute."""
+
+    def __init__(self, command: list[str], env: dict[str, str] | None) -> None:
+        self.returncode: int | None = None
+        self._stdin_open = False  # nothing for __del__ to close until buf runs
+        self._outputs_read = True
+        stdin_read, self._stdin = os.pipe()  # os.pipe's ends are not inherited (close-on-exec)
+        self._stdout, stdout_write = os.pipe()
+        self._stderr, stderr_write = os.pipe()
+        try:
+            self.pid = os.posix_spawn(
+                command[0],
+                command,
+                os.environ if env is None else env,
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, stdin_read, 0),
+                    (os.POSIX_SPAWN_DUP2, stdout_write, 1),
+                    (os.POSIX_SPAWN_DUP2, stderr_write, 2),
+                ],
+            )
+        except BaseException:
+            for fd in (self._stdin, self._stdout, self._stderr):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (stdin_read, stdout_write, stderr_write):
+                os.close(fd)
+        self._stdin_open = True
+        self._outputs_read = False
+
+    def take_stdin(self) -> int | None:
+        """buf's stdin, for the caller to write and close (None once taken)."""
+        if not self._stdin_open:
+            return None
+        self._stdin_open = False
+        return self._stdin
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, 9)  # SIGKILL
+
+    def communicate(self) -> tuple[bytes, bytes]:
+        """buf's stdout and stderr to their ends (both at once: neither pipe fills while the
+        other is read), then its exit code (`returncode`)."""
+        if (fd := self.take_stdin()) is not None:
+            os.close(fd)
+        chunks: dict[int, list[bytes]] = {self._stdout: [], self._stderr: []}
+        open_fds = set() if self._outputs_read else set(chunks)
+        self._outputs_read = True
+        import select
+
+        poller = select.poll()
+        for fd in open_fds:
+            poller.register(fd, select.POLLIN)
+        while open_fds:
+            for fd, _ in poller.poll():
+                data = os.read(fd, 1 << 16)
+                if data:
+                    chunks[fd].append(data)
+                else:
+                    poller.unregister(fd)
+                    open_fds.discard(fd)
+                    os.close(fd)
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return b"".join(chunks[self._stdout]), b"".join(chunks[self._stderr])
+
+    def __del__(self) -> None:
+        open_fds = [] if self._outputs_read else [self._stdout, self._stderr]
+        if self._stdin_open:
+            open_fds.append(self._stdin)
+        for fd in open_fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _write(path: Path, data: bytes) -> None:

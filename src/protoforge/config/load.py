@@ -4,8 +4,8 @@ the line of the offending key (`_Locator`: tomllib keeps no positions)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -45,10 +45,38 @@ def find_config_file(start: Path) -> Path | None:
 
 def _has_tool_table(pyproject: Path) -> bool:
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        data = parse_toml(pyproject, pyproject.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # tomllib.TOMLDecodeError and UnicodeDecodeError included
         return False
     return isinstance(data.get("tool"), dict) and "protoforge" in data["tool"]
+
+
+def parse_toml(path: Path, text: str) -> dict[str, Any]:
+    """`text` (the file at `path`) parsed, remembered in the user's cache directory (cachedir)
+    with the text it came from: a short command (check-breaking on a small tree) otherwise
+    spends several milliseconds importing tomllib (its regular expressions are compiled at
+    import) for a file that has not changed since the last run. An entry is used only if its
+    text is exactly `text`; one that cannot be read is a miss. Raises tomllib.TOMLDecodeError."""
+    import marshal
+    import zlib
+
+    from protoforge.cachedir import read_entry, write_entry
+
+    name = f"{zlib.crc32(str(path).encode()):08x}"
+    entry = read_entry("config", name)
+    if entry is not None:
+        try:
+            cached_text, cached = marshal.loads(entry)
+            if cached_text == text and isinstance(cached, dict):
+                return cached
+        except (EOFError, ValueError, TypeError):
+            pass
+    import tomllib
+
+    data = tomllib.loads(text)
+    with contextlib.suppress(ValueError):  # dates and times cannot be marshalled: parsed anew
+        write_entry("config", name, marshal.dumps((text, data)))
+    return data
 
 
 def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
@@ -67,8 +95,8 @@ def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
         raise ConfigError(f"config file not found: {display_path(path)}")
     text = path.read_text(encoding="utf-8")
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = parse_toml(path, text)
+    except ValueError as exc:  # tomllib.TOMLDecodeError
         # tomllib puts the position in the message: "... (at line 3, column 7)".
         position = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, column = (int(position[1]), int(position[2])) if position else (0, 0)
