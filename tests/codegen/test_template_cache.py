@@ -1,6 +1,7 @@
-"""Compiled templates and installed-module stubs are kept in the user's cache directory
-(codegen/template_cache.py, source/protoc.typed_stubs): a cached entry must save the work and
-never change what gen writes, whatever state the cache is in."""
+"""Compiled templates, installed-module stubs and the parsed config are kept in the user's cache
+directory (codegen/template_cache.py, source/protoc.typed_stubs, config/load.parse_toml): a
+cached entry must save the work and never change what gen writes, whatever state the cache is
+in."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def test_gen_writes_the_same_tree_whatever_the_cache_holds(tmp_path: Path) -> No
     result = run_cli("gen", "-q", cwd=reference, env={"PROTOFORGE_CACHE_DIR": str(cache)})
     assert result.code == 0, result.output
     entries = {p: p.read_bytes() for p in cache.rglob("*") if p.is_file()}
-    assert {p.relative_to(cache).parts[0] for p in entries} == {"templates", "stubs"}
+    assert {p.relative_to(cache).parts[0] for p in entries} == {"templates", "stubs", "config"}
 
     damages = {
         "garbage": lambda data: b"\x00not a cache entry",
