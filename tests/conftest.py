@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 import sys
@@ -172,14 +173,9 @@ class _Zygote:
             self._process.wait(timeout=30)
 
 
-_ZYGOTE: _Zygote | None = None
-
-
+@functools.cache
 def _zygote() -> _Zygote:
-    global _ZYGOTE
-    if _ZYGOTE is None:
-        _ZYGOTE = _Zygote()
-    return _ZYGOTE
+    return _Zygote()
 
 
 # Two small contracts, one importing the other, one with a service: the default tiny tree.

@@ -18,6 +18,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def cache_root() -> Path:
@@ -57,3 +58,29 @@ def write_entry(kind: str, name: str, data: bytes) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             staging.unlink()
+
+
+def load_value(kind: str, name: str) -> Any:
+    """The value stored by `store_value` under `name`, None if there is none or it cannot be
+    decoded (cut short, not ours)."""
+    import marshal
+
+    data = read_entry(kind, name)
+    if data is None:
+        return None
+    try:
+        return marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
+def store_value(kind: str, name: str, value: Any) -> None:
+    """Store `value` (built of what marshal can write: str, bytes, numbers, lists, dicts,
+    tuples) under `name`; a value marshal cannot write (a datetime) is not stored."""
+    import marshal
+
+    try:
+        data = marshal.dumps(value)
+    except ValueError:
+        return
+    write_entry(kind, name, data)

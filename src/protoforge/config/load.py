@@ -4,7 +4,6 @@ the line of the offending key (`_Locator`: tomllib keeps no positions)."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,25 +56,18 @@ def parse_toml(path: Path, text: str) -> dict[str, Any]:
     spends several milliseconds importing tomllib (its regular expressions are compiled at
     import) for a file that has not changed since the last run. An entry is used only if its
     text is exactly `text`; one that cannot be read is a miss. Raises tomllib.TOMLDecodeError."""
-    import marshal
     import zlib
 
-    from protoforge.cachedir import read_entry, write_entry
+    from protoforge.cachedir import load_value, store_value
 
     name = f"{zlib.crc32(str(path).encode()):08x}"
-    entry = read_entry("config", name)
-    if entry is not None:
-        try:
-            cached_text, cached = marshal.loads(entry)
-            if cached_text == text and isinstance(cached, dict):
-                return cached
-        except (EOFError, ValueError, TypeError):
-            pass
+    match load_value("config", name):
+        case (str(cached_text), dict(cached)) if cached_text == text:
+            return cached
     import tomllib
 
     data = tomllib.loads(text)
-    with contextlib.suppress(ValueError):  # dates and times cannot be marshalled: parsed anew
-        write_entry("config", name, marshal.dumps((text, data)))
+    store_value("config", name, (text, data))  # not with TOML dates: such a file is parsed anew
     return data
 
 

@@ -370,13 +370,13 @@ def _run_protoc(
         # A response file keeps thousands of contracts clear of the OS's command-line limit.
         response = work / "args.txt"
         response.write_text("\n".join(args) + "\n", encoding="utf-8")
-        # as `python -m grpc_tools.protoc` runs it: with the well-known types last on the path
-        arguments = [f"@{response}", f"-I{well_known_types_include()}"]
         if in_process:
+            # as `python -m grpc_tools.protoc` runs it: the well-known types last on the path
+            arguments = [f"@{response}", f"-I{well_known_types_include()}"]
             returncode, stderr = _protoc_in_process(arguments, work / "stderr.txt", processes)
         else:
             returncode, stderr = processes.run(
-                [sys.executable, "-m", "grpc_tools.protoc", *arguments], b""
+                [sys.executable, "-m", "grpc_tools.protoc", f"@{response}"], b""
             )
         diagnostics = parse_stderr(stderr.decode("utf-8", "replace"))
         if returncode != 0:
@@ -434,24 +434,18 @@ def typed_stubs(names: list[str], descriptor_set: bytes) -> dict[str, bytes]:
     everything they are made from (the descriptors, the names, mypy-protobuf's and protoforge's
     stub code), and a cached copy saves a subprocess (0.1-0.2 s of CPU)."""
     import hashlib
-    import marshal
 
-    from protoforge.cachedir import read_entry, write_entry
+    from protoforge.cachedir import load_value, store_value
 
     key = hashlib.sha256(descriptor_set)
     key.update("\0".join(names).encode())
     key.update(_stub_generator_digest())
     name = key.hexdigest()
-    cached = read_entry("stubs", name)
-    if cached is not None:
-        try:
-            stubs = marshal.loads(cached)
-            if isinstance(stubs, dict) and all(isinstance(v, bytes) for v in stubs.values()):
-                return stubs
-        except (EOFError, ValueError, TypeError):
-            pass  # cut short or not ours: generate again
+    cached = load_value("stubs", name)
+    if isinstance(cached, dict) and all(isinstance(v, bytes) for v in cached.values()):
+        return cached
     stubs = _run_stubs(names, descriptor_set)
-    write_entry("stubs", name, marshal.dumps(stubs))
+    store_value("stubs", name, stubs)
     return stubs
 
 

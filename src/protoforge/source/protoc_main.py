@@ -20,10 +20,10 @@ def run_protoc(arguments: list[str], stderr_fd: int) -> int:
     from grpc_tools import _protoc_compiler
 
     encoded = [b"protoc", *(argument.encode() for argument in arguments)]
-    return with_fd2_to(stderr_fd, lambda: int(_protoc_compiler.run_main(encoded)))
+    return _with_fd2_to(stderr_fd, lambda: int(_protoc_compiler.run_main(encoded)))
 
 
-def with_fd2_to(target: int, call: Callable[[], int]) -> int:
+def _with_fd2_to(target: int, call: Callable[[], int]) -> int:
     sys.stderr.flush()
     saved = os.dup(2)
     try:
