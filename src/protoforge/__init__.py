@@ -9,9 +9,6 @@ need them so that `import protoforge` and `protoforge --help` stay fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
 __all__ = [
@@ -24,7 +21,12 @@ __all__ = [
     "write",
 ]
 
+# typing.TYPE_CHECKING without importing typing: `protoforge check-breaking` imports this package
+# before it starts buf, and typing's import is a few milliseconds buf's start-up would wait for
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from protoforge.config import Config, load_config
     from protoforge.errors import ProtoforgeError
     from protoforge.output.plan import Plan
@@ -47,6 +49,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'protoforge' has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # cached: __getattr__ runs once per name
     return value

@@ -63,7 +63,7 @@ def test_a_buf_configured_after_it_started_finds_what_an_ordinary_run_finds(
     outcome = early.finish(current, baseline)
     assert outcome is not None
     assert buf_result(*outcome, config.version) == expected
-    assert not early.directory.exists()
+    assert not os.path.exists(early.directory)
     if config.use == ("FILE",) and config.except_:
         assert {f.rule for f in expected} == {"FIELD_SAME_TYPE", "FIELD_NO_DELETE"}
     else:
@@ -83,7 +83,7 @@ def test_a_buf_that_cannot_read_its_files_is_replaced_by_an_ordinary_run(tmp_pat
     command = breaking_command(
         find_buf(), "-#format=binpb", f"{directory}/elsewhere.binpb", str(directory / "buf.yaml")
     )
-    misdirected = EarlyBuf(BufProcess(command, env=None), directory, small=True)
+    misdirected = EarlyBuf(BufProcess(command, env=None), str(directory), small=True)
     misdirected.configure(BreakingConfig())
     settings = BufSettings(None, (RuleGroup(BreakingConfig(), (0,)),))
     found = run_groups(settings, current, baseline, lambda group: frozenset(), misdirected)
@@ -102,7 +102,7 @@ def test_an_unused_early_buf_is_stopped_and_its_directory_removed() -> None:
     )
     assert start_buf(two_groups, small=True, started=early) is None
     assert early.process.returncode is not None
-    assert not early.directory.exists()
+    assert not os.path.exists(early.directory)
     early.cancel()  # idempotent
 
 
@@ -116,7 +116,7 @@ def test_an_early_buf_for_small_images_is_not_used_for_large_ones() -> None:
     try:
         assert replacement is not None and replacement is not early
         assert not replacement.small
-        assert early.process.returncode is not None and not early.directory.exists()
+        assert early.process.returncode is not None and not os.path.exists(early.directory)
     finally:
         if replacement is not None:
             replacement.cancel()
@@ -172,3 +172,66 @@ def test_image_only_buf_runs_do_not_load_ca_certificates(
     assert "GOGC" not in environment
     # other runs (lint's, over sources with dependencies) may need the network: the user's setting
     assert (buf_environment(True) or {})["SSL_CERT_FILE"] == "/the/users/bundle.pem"
+
+
+# Run in a new interpreter (not the tests' zygote, which has imported everything already): what
+# the console route imports, and when, is the point.
+ROUTE = """
+import json, sys
+from_start = set(sys.modules)
+import protoforge.breaking.early as early
+
+launch = early.EarlyBuf.launch
+seen = {}
+
+def recording_launch(**options):
+    seen["before buf"] = sorted(set(sys.modules) - from_start)
+    return launch(**options)
+
+early.EarlyBuf.launch = recording_launch
+from protoforge.cli.direct import run_check_breaking
+
+code = run_check_breaking({"against": sys.argv[1], "format": "json"})
+after = sorted(m for m in ("inspect", "typer", "subprocess") if m in sys.modules)
+
+import dataclasses
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int = 0
+
+print(json.dumps({"code": code, "before buf": seen["before buf"], "after": after,
+                  "doc": Point.__doc__, "inspect then": "inspect" in sys.modules}))
+"""
+
+
+def test_the_console_route_starts_buf_first_and_leaves_inspect_unloaded(tmp_path: Path) -> None:
+    """buf starts before anything but protoforge's own entry modules is imported (its start-up
+    overlaps the rest), and a check imports neither inspect nor the CLI framework; dataclasses
+    made afterwards still get inspect's signature docstring (the placeholder only defers it)."""
+    import json
+    import subprocess
+    import sys
+
+    project = write_tree(
+        tmp_path / "project", {"protoforge.toml": TOML, "proto/acme/v1/o.proto": AFTER}
+    )
+    baseline = write_tree(tmp_path / "baseline", {"proto/acme/v1/o.proto": BEFORE})
+    done = subprocess.run(
+        [sys.executable, "-c", ROUTE, str(baseline)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout[done.stdout.rindex("\n{") :])
+    assert report["code"] == 1  # the findings are there: the check ran in full
+    assert '"rule": "FIELD_SAME_TYPE"' in done.stdout
+    # `from __future__ import annotations` imports __future__ itself
+    assert all(n.startswith("protoforge") or n == "__future__" for n in report["before buf"])
+    assert report["after"] == []
+    assert report["doc"] == "Point(x: int, y: int = 0)"
+    assert report["inspect then"]

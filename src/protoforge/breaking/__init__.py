@@ -14,8 +14,7 @@ the two FileDescriptorSets for `protoforge diff` and classifies it by buf's find
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
 if TYPE_CHECKING:
     from protoforge.breaking.changelog import Changelog
     from protoforge.breaking.early import EarlyBuf

@@ -51,7 +51,7 @@ def find_buf() -> Path:
     python), else the one on PATH."""
     found = buf_path()
     if found is not None:
-        return found
+        return Path(found)
     raise BufError(
         "buf is not installed: protoforge uses the `buf` CLI to detect breaking changes",
         hint=f"install it into this environment: {sys.executable} -m pip install buf-bin",

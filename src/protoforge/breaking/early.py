@@ -15,19 +15,20 @@ loaded machine is a wait for a core each time.) A buf that looked for those file
 stdin ended would fail naming them; `finish` then returns None and the caller runs buf the
 ordinary way. POSIX only (`launch` returns None elsewhere).
 
-This module imports nothing of protoforge's at import time: the console entry point loads it
-(and starts buf) before the configuration modules.
+The console entry point loads this module and starts buf before anything else, so it imports
+only `os` and `sys` (both loaded with the interpreter): no pathlib, typing or contextlib, whose
+imports buf's start-up would otherwise wait for. Paths here are strings.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from protoforge.breaking.bufconfig import BreakingConfig
 
 # buf is a short-lived Go process whose garbage collector, on a small input, costs more than the
@@ -46,7 +47,7 @@ SMALL_IMAGES = 4 << 20  # bytes of both images together
 # directory that does not exist (a missing one is skipped; any other error would be fatal to buf).
 
 
-def buf_environment(small: bool, *, offline_in: Path | None = None) -> dict[str, str] | None:
+def buf_environment(small: bool, *, offline_in: str | Path | None = None) -> dict[str, str] | None:
     """The environment buf runs in (None: the user's, unchanged). `small`: small inputs (see
     BUF_GC); `offline_in`: buf only compares images, and this is a directory of the run's own
     (its `no-certificates` does not exist)."""
@@ -55,24 +56,23 @@ def buf_environment(small: bool, *, offline_in: Path | None = None) -> dict[str,
         changes.update(BUF_GC)
     if offline_in is not None:
         changes["SSL_CERT_FILE"] = os.devnull
-        changes["SSL_CERT_DIR"] = str(offline_in / "no-certificates")
+        changes["SSL_CERT_DIR"] = os.path.join(offline_in, "no-certificates")
     return {**os.environ, **changes} if changes else None
 
 
-def buf_path() -> Path | None:
+def buf_path() -> str | None:
     """The `buf` of the running interpreter's environment (the buf-bin package installs it next
     to python), else the one on PATH, else None."""
     name = "buf.exe" if os.name == "nt" else "buf"
-    beside = Path(sys.executable).parent / name
-    if beside.is_file():
+    beside = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.isfile(beside):
         return beside
     import shutil
 
-    found = shutil.which("buf")
-    return Path(found) if found else None
+    return shutil.which("buf")
 
 
-def breaking_command(buf: Path, current: str, baseline: str, config: str) -> list[str]:
+def breaking_command(buf: str | Path, current: str, baseline: str, config: str) -> list[str]:
     """`buf breaking` over two images; `config` is the configuration's JSON or a buf.yaml path."""
     return [
         str(buf),
@@ -91,7 +91,7 @@ class EarlyBuf:
     """A running `buf breaking` waiting for its configuration and images (see the module doc);
     the findings are those of `buf.run_breaking` over the same images and configuration."""
 
-    def __init__(self, process: BufProcess, directory: Path, small: bool) -> None:
+    def __init__(self, process: BufProcess, directory: str, small: bool) -> None:
         self.process = process
         self.directory = directory
         self.small = small  # started with BUF_GC: only for small images
@@ -99,12 +99,12 @@ class EarlyBuf:
         self.done = False
 
     @property
-    def config_path(self) -> Path:
-        return self.directory / "buf.yaml"  # buf takes a --config ending in .yaml for a file
+    def config_path(self) -> str:
+        return os.path.join(self.directory, "buf.yaml")  # a --config ending in .yaml is a file
 
     @property
-    def baseline_path(self) -> Path:
-        return self.directory / "baseline.binpb"
+    def baseline_path(self) -> str:
+        return os.path.join(self.directory, "baseline.binpb")
 
     @classmethod
     def launch(cls, *, small: bool) -> EarlyBuf | None:
@@ -122,8 +122,8 @@ class EarlyBuf:
                 breaking_command(
                     buf,
                     "-#format=binpb",
-                    f"{directory / 'baseline.binpb'}#format=binpb",
-                    str(directory / "buf.yaml"),
+                    f"{os.path.join(directory, 'baseline.binpb')}#format=binpb",
+                    os.path.join(directory, "buf.yaml"),
                 ),
                 env=buf_environment(small, offline_in=directory),
             )
@@ -162,7 +162,7 @@ class EarlyBuf:
         assert code is not None  # communicate() waited for buf
         # 100 is buf's "findings" (buf.BUF_FINDINGS_EXIT); any other failure that names this
         # directory is about the files written into it
-        if code not in (0, 100) and str(self.directory).encode() in stderr:
+        if code not in (0, 100) and self.directory.encode() in stderr:
             return None  # it looked for its files before they were there
         return code, stdout, stderr
 
@@ -191,6 +191,8 @@ def _send(process: BufProcess, data: bytes) -> None:
 
         set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
         if set_size is not None:
+            import contextlib  # loaded by now (buf is running): not on the start-up path
+
             with contextlib.suppress(OSError):  # above the limit: the write just blocks more
                 fcntl.fcntl(fd, set_size, max(len(data), 1 << 16))
         view = memoryview(data)
@@ -253,6 +255,8 @@ class BufProcess:
 
     def kill(self) -> None:
         if self.poll() is None:
+            import contextlib
+
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, 9)  # SIGKILL
 
@@ -288,23 +292,27 @@ class BufProcess:
         if self._stdin_open:
             open_fds.append(self._stdin)
         for fd in open_fds:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105  (no import in __del__: it may run while the interpreter exits)
                 os.close(fd)
+            except OSError:
+                pass
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: str, data: bytes) -> None:
     """Write `path` under a temporary name first: buf sees it whole or not at all."""
-    staging = path.with_name(f".{path.name}.part")
-    staging.write_bytes(data)
+    directory, name = os.path.split(path)
+    staging = os.path.join(directory, f".{name}.part")
+    with open(staging, "wb") as file:
+        file.write(data)
     os.replace(staging, path)
 
 
-def _private_directory() -> Path:
+def _private_directory() -> str:
     """A new directory only this user can enter (tempfile.mkdtemp's guarantees, without
     importing tempfile and what it imports on the path before buf starts)."""
-    base = Path(os.environ.get("TMPDIR") or "/tmp")
+    base = os.environ.get("TMPDIR") or "/tmp"
     for _ in range(100):
-        candidate = base / f"protoforge-buf-{os.urandom(6).hex()}"
+        candidate = os.path.join(base, f"protoforge-buf-{os.urandom(6).hex()}")
         try:
             os.mkdir(candidate, 0o700)
         except FileExistsError:
@@ -313,11 +321,11 @@ def _private_directory() -> Path:
     raise FileExistsError(f"no free temporary directory name in {base}")
 
 
-def _remove(directory: Path) -> None:
+def _remove(directory: str) -> None:
     """Remove the run's directory: its two files, unless buf left more (then shutil does it)."""
     try:
         for name in os.listdir(directory):
-            os.unlink(directory / name)
+            os.unlink(os.path.join(directory, name))
         os.rmdir(directory)
     except OSError:
         import shutil

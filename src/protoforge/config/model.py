@@ -53,6 +53,8 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class ClientOptions:
+    """Options of the generated clients: a default deadline and a retry policy."""
+
     timeout: float | None = None  # default deadline in seconds for every call; None = no deadline
     retry: RetryPolicy | None = None
 
