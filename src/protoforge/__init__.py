@@ -21,8 +21,10 @@ __all__ = [
     "write",
 ]
 
-# typing.TYPE_CHECKING without importing typing: `protoforge check-breaking` imports this package
-# before it starts buf, and typing's import is a few milliseconds buf's start-up would wait for
+# typing.TYPE_CHECKING without importing typing (mypy takes any `if TYPE_CHECKING:` as true).
+# The modules on `protoforge check-breaking`'s route do the same: this package is imported before
+# buf starts, and typing is about 5 ms of a small tree's check that nothing else on the route
+# needs (its named tuples derive from protoforge.records.Record).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any

@@ -18,7 +18,10 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def cache_root() -> Path:

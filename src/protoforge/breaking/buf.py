@@ -12,24 +12,26 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
 from protoforge.breaking.early import SMALL_IMAGES, EarlyBuf, breaking_command, buf_path
 from protoforge.breaking.early import buf_environment as buf_environment  # lint's runs use it
 from protoforge.breaking.early import empty_image as empty_image  # the fast path's too
 from protoforge.breaking.errors import BufError
+from protoforge.records import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
 if TYPE_CHECKING:
     from protoforge.breaking.bufconfig import BreakingConfig, BufSettings
 
 BUF_FINDINGS_EXIT = 100
 
 
-# NamedTuples, not dataclasses: a dataclass costs about a millisecond to create at import, and
-# these are imported by every check-breaking run (benchmarks/bench.py --breaking-only).
+# Named tuples (protoforge.records.Record), not dataclasses: a dataclass costs about a
+# millisecond to create at import, and these are imported by every check-breaking run
+# (benchmarks/bench.py --breaking-only).
 
 
-class RawFinding(NamedTuple):
+class RawFinding(Record):
     """One buf finding, positions 1-based, `path` an import path of the current image ("" when
     buf points at no file, e.g. a deleted file or a package-level deletion)."""
 
@@ -40,7 +42,7 @@ class RawFinding(NamedTuple):
     message: str
 
 
-class Rule(NamedTuple):
+class Rule(Record):
     id: str
     categories: tuple[str, ...]
     purpose: str

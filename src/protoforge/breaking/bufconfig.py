@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from protoforge.config import Config
 from protoforge.errors import ConfigError, Diagnostic
 from protoforge.paths import display_path
+from protoforge.records import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from protoforge.breaking.bufyaml import Document
 
 BUF_YAML_NAMES = ("buf.yaml", "buf.yml")
@@ -36,7 +39,7 @@ _BREAKING_KEYS = (
 # NamedTuples, not dataclasses: see RawFinding in buf.py.
 
 
-class BreakingConfig(NamedTuple):
+class BreakingConfig(Record):
     """One effective breaking configuration, paths already import paths. `version` is the
     buf.yaml version it came from: rule IDs and categories mean what buf gives them in that
     version (FILE_SAME_PACKAGE is FILE-only in v1beta1; FIELD_SAME_CTYPE is a deprecated alias
@@ -63,14 +66,14 @@ class BreakingConfig(NamedTuple):
         return json.dumps({"version": self.version, "breaking": breaking}, sort_keys=True)
 
 
-class RuleGroup(NamedTuple):
+class RuleGroup(Record):
     """The proto roots (indices into `Config.proto_roots`) that share one breaking config."""
 
     config: BreakingConfig
     roots: tuple[int, ...]
 
 
-class BufSettings(NamedTuple):
+class BufSettings(Record):
     source: Path | None  # the buf.yaml read, None for buf's defaults
     groups: tuple[RuleGroup, ...] = ()
     # buf.yaml's build excludes (v1beta1/v1 `build.excludes`, v2 `modules[].excludes`) as

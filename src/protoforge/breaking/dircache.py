@@ -27,11 +27,11 @@ import os
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from protoforge.cachedir import cache_root
 from protoforge.wire import LENGTH_DELIMITED, fields, length_delimited
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
 if TYPE_CHECKING:
     from protoforge.source.discover import ContractFile
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import NamedTuple
 
 from protoforge.breaking.buf import RawFinding
 from protoforge.config import Config
 from protoforge.errors import ExitCode
 from protoforge.paths import display_path
+from protoforge.records import Record
 from protoforge.source.discover import ContractFile, locate
 
 # the marker of an inline suppression (see suppress): a contract without it has nothing to
@@ -23,7 +23,7 @@ _PACKAGE = re.compile(r'package "([^"]+)"')
 # with order=True would be.
 
 
-class Finding(NamedTuple):
+class Finding(Record):
     path: str  # display path in the current project ("" when nothing in it can be named)
     line: int  # 1-based; 0 = the whole file
     column: int
@@ -46,7 +46,7 @@ class Finding(NamedTuple):
         return where
 
 
-class Report(NamedTuple):
+class Report(Record):
     baseline: str
     findings: tuple[Finding, ...]
     rule_groups: tuple[str, ...] = ()  # the buf configs used

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from protoforge import __version__
 from protoforge.breaking.findings import Finding, Report
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 JSON_SCHEMA_VERSION = 1
 INFORMATION_URI = "https://github.com/protoforge/protoforge/blob/main/docs/breaking.md"

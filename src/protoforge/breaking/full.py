@@ -6,13 +6,13 @@ trees (see `protoforge.breaking.FULL_CHECK_UP_TO`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from protoforge.breaking.buf import start_buf
 from protoforge.breaking.findings import Locator
 from protoforge.breaking.report import categories, finish, names_outside, run_groups
 from protoforge.breaking.sides import compile_current, resolve_baseline
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
 if TYPE_CHECKING:
     from protoforge.breaking.bufconfig import BufSettings, RuleGroup
     from protoforge.breaking.early import EarlyBuf

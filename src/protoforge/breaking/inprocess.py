@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from protoforge.errors import CompileError, Diagnostic
 from protoforge.source.discover import ContractFile
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
 if TYPE_CHECKING:
     import tempfile
 

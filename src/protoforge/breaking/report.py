@@ -6,10 +6,10 @@ that they cannot drift apart in what they report."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from protoforge.breaking.buf import buf_result, rule_catalog, run_breaking, without_files
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
 if TYPE_CHECKING:
     from protoforge.breaking.buf import RawFinding
     from protoforge.breaking.bufconfig import BufSettings, RuleGroup

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
 
 from protoforge.breaking.errors import BaselineError
 from protoforge.breaking.findings import DIRECTIVE
@@ -23,12 +22,13 @@ from protoforge.breaking.layout import baseline_layout
 from protoforge.config import Config
 from protoforge.errors import CompileError, ConfigError, Diagnostic
 from protoforge.paths import display_path
+from protoforge.records import Record
 from protoforge.source.discover import ContractFile, discover
 
 KINDS = ("git", "dir", "snapshot")
 
 
-class Side(NamedTuple):  # not a dataclass: see RawFinding in buf.py
+class Side(Record):  # not a dataclass: see RawFinding in buf.py
     """One compiled side of the comparison."""
 
     label: str  # e.g. "git ref origin/main (1a2b3c4d5e6f)", "snapshot api.binpb"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from protoforge.config.model import (
     BUILTIN_GENERATORS,
@@ -28,6 +27,10 @@ from protoforge.config.schema import (
 )
 from protoforge.errors import ConfigError, Diagnostic
 from protoforge.paths import display_path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def find_config_file(start: Path) -> Path | None:

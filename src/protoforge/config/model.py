@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 PYPROJECT = "pyproject.toml"
 STANDALONE = "protoforge.toml"

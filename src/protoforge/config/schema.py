@@ -8,7 +8,6 @@ import keyword
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import fields
-from typing import Any
 
 from protoforge.config.model import (
     MAX_DURATION_SECONDS,
@@ -21,7 +20,11 @@ from protoforge.config.model import (
 )
 from protoforge.errors import ConfigError
 
-Checker = Callable[[Any], Any]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
+
+    Checker = Callable[[Any], Any]  # only in annotations: it names typing.Any
 # Raises the error for `key` in table `prefix` (located by the loader, which knows the text).
 ErrorAt = Callable[[tuple[str, ...], str, str], ConfigError]
 
