@@ -21,6 +21,7 @@ from pathlib import Path
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -39,6 +40,35 @@ def cache_root() -> Path:
     return Path.home() / ".cache" / "protoforge"
 
 
+# Cache writes held back by `hold_writes`, in order (None: written at once).
+_held: list[Callable[[], None]] | None = None
+
+
+def hold_writes() -> None:
+    """Hold back this process's cache writes until `write_held`. check-breaking's console route
+    does them while buf compares (early.EarlyBuf.meanwhile) instead of before buf has its
+    inputs: nothing in a run reads back what it wrote."""
+    global _held
+    if _held is None:
+        _held = []
+
+
+def write_held() -> None:
+    """Do the writes held back so far (and write at once from now on)."""
+    global _held
+    held, _held = _held or [], None
+    for write in held:
+        write()
+
+
+def later(write: Callable[[], None]) -> None:
+    """Run the cache write `write` now, or when held writes are written (see hold_writes)."""
+    if _held is None:
+        write()
+    else:
+        _held.append(write)
+
+
 def read_entry(kind: str, name: str) -> bytes | None:
     """The bytes of the cache entry `name` in `kind`'s directory, None if there is none (or it
     cannot be read: a cache only ever saves work)."""
@@ -51,7 +81,11 @@ def read_entry(kind: str, name: str) -> bytes | None:
 def write_entry(kind: str, name: str, data: bytes) -> None:
     """Store the cache entry `name` in `kind`'s directory: written under a name of this process
     and renamed, so that a reader (another gen at the same moment) sees all of it or nothing.
-    A cache that cannot be written (read-only, full) is skipped: the next run redoes the work."""
+    A cache that cannot be written (read-only, full) is skipped: the next run redoes the work.
+    Held back while writes are held (see hold_writes)."""
+    if _held is not None:
+        _held.append(lambda: write_entry(kind, name, data))
+        return
     directory = cache_root() / kind
     staging = directory / f".{name}.{os.getpid()}.part"
     try:

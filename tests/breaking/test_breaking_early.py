@@ -192,7 +192,8 @@ early.EarlyBuf.launch = recording_launch
 from protoforge.cli.direct import run_check_breaking
 
 code = run_check_breaking({"against": sys.argv[1], "format": "json"})
-after = sorted(m for m in ("inspect", "typer", "subprocess", "typing") if m in sys.modules)
+unused = ("inspect", "copy", "urllib.parse", "typer", "subprocess", "typing")
+after = sorted(m for m in unused if m in sys.modules)
 
 import dataclasses
 
@@ -208,9 +209,9 @@ print(json.dumps({"code": code, "before buf": seen["before buf"], "after": after
 
 def test_the_console_route_starts_buf_first_and_leaves_inspect_unloaded(tmp_path: Path) -> None:
     """buf starts before anything but protoforge's own entry modules is imported (its start-up
-    overlaps the rest), and a check imports neither inspect, typing nor the CLI framework;
-    dataclasses made afterwards still get inspect's signature docstring (the placeholder only
-    defers it)."""
+    overlaps the rest), and a check imports none of the modules it does not use (inspect, copy,
+    urllib.parse, typing, the CLI framework); dataclasses made afterwards still get inspect's
+    signature docstring (its placeholder only defers it)."""
     import json
     import subprocess
     import sys
@@ -238,3 +239,44 @@ def test_the_console_route_starts_buf_first_and_leaves_inspect_unloaded(tmp_path
     assert report["after"] == []
     assert report["doc"] == "Point(x: int, y: int = 0)"
     assert report["inspect then"]
+
+
+def test_work_given_to_an_early_buf_runs_once_it_has_its_inputs(tmp_path: Path) -> None:
+    """`meanwhile` tasks run while buf compares: after the images are handed over (the
+    baseline file is in buf's directory), before the findings come back; a buf that is
+    cancelled instead runs none."""
+    from protoforge.breaking.buf import buf_result, run_breaking
+
+    current, baseline = _images(tmp_path)
+    early = EarlyBuf.launch(small=True)
+    assert early is not None
+    early.configure(BreakingConfig())
+    seen: list[bool] = []
+    early.meanwhile(lambda: seen.append(os.path.exists(early.baseline_path)))
+    outcome = early.finish(current, baseline)
+    assert seen == [True]
+    assert outcome is not None
+    assert buf_result(*outcome, "v1") == run_breaking(current, baseline, BreakingConfig())
+
+    cancelled = EarlyBuf.launch(small=True)
+    assert cancelled is not None
+    cancelled.meanwhile(lambda: seen.append(False))
+    cancelled.cancel()
+    assert seen == [True]
+
+
+def test_a_check_with_an_empty_cache_fills_it(tmp_path: Path) -> None:
+    """The console route holds its cache writes back until buf compares: they are still made
+    (the parsed config and the compiled baseline), on a run with findings and on one without."""
+    files = {"protoforge.toml": TOML, "proto/acme/v1/o.proto": AFTER}
+    project = write_tree(tmp_path / "project", files)
+    for name, text, code in (("breaking", BEFORE, 1), ("same", AFTER, 0)):
+        baseline = write_tree(tmp_path / name, {"proto/acme/v1/o.proto": text})
+        cache = tmp_path / f"cache-{name}"
+        result = run_cli(
+            "check-breaking", "--against", baseline, cwd=project,
+            env={"PROTOFORGE_CACHE_DIR": str(cache)}, timeout=60,
+        )  # fmt: skip
+        assert result.code == code, result.output
+        assert len(list((cache / "config").iterdir())) == 1
+        assert len(list((cache / "breaking-directories").glob("*.bin"))) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from protoforge.breaking.buf import find_buf
-from protoforge.breaking.bufconfig import load_buf_settings
+from protoforge.breaking.bufconfig import BreakingConfig, load_buf_settings
 from protoforge.breaking.bufyaml import parse
 from protoforge.breaking.changelog import next_version
 from protoforge.breaking.errors import BufError
@@ -150,3 +150,30 @@ def test_buf_runs_without_garbage_collection_unless_the_user_chose(
     monkeypatch.delenv("GOGC")
     monkeypatch.setenv("GOMEMLIMIT", "64MiB")
     assert buf_environment(True) is None
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        BreakingConfig(),
+        BreakingConfig(
+            use=("FILE", "FIELD_SAME_CTYPE"),
+            except_=("RPC_NO_DELETE",),
+            ignore=('odd "dir"/x.proto', "back\\slash", "tab\there", "ünïcode/ø.proto"),
+            ignore_only=(("FIELD_NO_DELETE", ("emoji/😀.proto", "ctl\x01\x7f/a.proto")),),
+            ignore_unstable_packages=True,
+            version="v2",
+        ),
+    ],
+    ids=["defaults", "every key, odd characters"],
+)
+def test_buf_config_text_is_what_json_writes(config: BreakingConfig) -> None:
+    """The configuration given to buf is written without the json module, exactly as
+    json.dumps(sort_keys=True) writes it (the same text in reports that show it)."""
+    text = config.to_buf_json()
+    assert text == json.dumps(json.loads(text), sort_keys=True)
+    breaking = json.loads(text)["breaking"]
+    assert breaking.get("ignore", []) == list(config.ignore)
+    assert {k: tuple(v) for k, v in breaking.get("ignore_only", {}).items()} == dict(
+        config.ignore_only
+    )

@@ -59,3 +59,21 @@ def test_values_that_cannot_be_remembered_are_parsed_every_time(
     assert load_config(pyproject).out == tmp_path / "gen"
     assert load_config(pyproject).out == tmp_path / "gen"
     assert not (cache / "config").exists() or not list((cache / "config").iterdir())
+
+
+def test_held_cache_writes_are_made_when_released(tmp_path: Path, cache: Path) -> None:
+    """check-breaking's console route holds its cache writes back until buf is comparing
+    (cachedir.hold_writes): nothing is on disk before `write_held`, everything after."""
+    from protoforge import cachedir
+
+    path = project(tmp_path, 'proto_roots = ["proto"]\nout = "gen"\n')
+    cachedir.hold_writes()
+    try:
+        assert load_config(path).out == tmp_path / "gen"
+        assert not (cache / "config").exists()
+    finally:
+        cachedir.write_held()
+    assert len(list((cache / "config").iterdir())) == 1
+    written: list[int] = []
+    cachedir.later(lambda: written.append(1))  # not held: at once
+    assert written == [1]

@@ -10,7 +10,6 @@ sections becomes several groups, each checked by its own buf run over its own fi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from protoforge.config import Config
@@ -63,7 +62,7 @@ class BreakingConfig(Record):
             breaking["ignore_only"] = {rule: list(paths) for rule, paths in self.ignore_only}
         if self.ignore_unstable_packages:
             breaking["ignore_unstable_packages"] = True
-        return json.dumps({"version": self.version, "breaking": breaking}, sort_keys=True)
+        return json_text({"version": self.version, "breaking": breaking})
 
 
 class RuleGroup(Record):
@@ -79,6 +78,52 @@ class BufSettings(Record):
     # buf.yaml's build excludes (v1beta1/v1 `build.excludes`, v2 `modules[].excludes`) as
     # import-path globs: buf leaves those files out of its image, so protoforge does too
     exclude: tuple[str, ...] = ()
+
+
+_JSON_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
+
+
+def json_text(value: object) -> str:
+    """`json.dumps(value, sort_keys=True)` for the strings, booleans, lists and dicts of a buf
+    configuration, character for character, without importing json: the configuration is
+    written before buf can start comparing, and json's import (its decoder compiles regular
+    expressions) is ~3 ms of a small tree's check that only the report needs (the console route
+    imports it while buf compares: cli/direct.py)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return _json_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(json_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        items = sorted(value.items())
+        return "{" + ", ".join(f"{_json_string(k)}: {json_text(v)}" for k, v in items) + "}"
+    raise TypeError(f"not part of a buf configuration: {value!r}")
+
+
+def _json_string(text: str) -> str:
+    """A JSON string as json.dumps writes it (ensure_ascii: everything outside printable ASCII
+    as \\uXXXX, astral characters as surrogate pairs)."""
+    parts = []
+    for char in text:
+        if char in _JSON_ESCAPES:
+            parts.append(_JSON_ESCAPES[char])
+        elif " " <= char <= "~":
+            parts.append(char)
+        elif (code := ord(char)) < 0x10000:
+            parts.append(f"\\u{code:04x}")
+        else:
+            code -= 0x10000
+            parts.append(f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}")
+    return '"' + "".join(parts) + '"'
 
 
 def find_buf_yaml(config: Config) -> Path | None:

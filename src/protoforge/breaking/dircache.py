@@ -22,13 +22,13 @@ heavy: a lookup runs on every check against a directory.
 from __future__ import annotations
 
 import contextlib
-import json
+import marshal
 import os
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from protoforge.cachedir import cache_root
+from protoforge.cachedir import cache_root, later
 from protoforge.wire import LENGTH_DELIMITED, fields, length_delimited
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from protoforge.source.discover import ContractFile
 
 SUBDIR = "breaking-directories"
-MAGIC = b"protoforge-directory-baseline 1\n"
+MAGIC = b"protoforge-directory-baseline 2\n"  # 2: header and key in marshal, not JSON
 KEEP = 8  # entries kept (most recently used first)
 WELL_KNOWN = -1  # "root index" of a file that protoc finds among the well-known types
 
@@ -78,13 +78,16 @@ def store(roots: Sequence[Path], contracts: Sequence[ContractFile], descriptor_s
         files.append([name, where, len(content)])
         contents.append(content)
     key = _key(roots, contracts)
-    header = json.dumps(
+    header = marshal.dumps(
         {"key": key, "files": files, "set": len(descriptor_set), "crc": zlib.crc32(descriptor_set)}
-    ).encode()
+    )
     data = b"".join([MAGIC, b"%d\n" % len(header), header, *contents, descriptor_set])
+    later(lambda: _write(_entry_path(key), data))  # the files are read above, as compiled
+
+
+def _write(path: Path, data: bytes) -> None:
     from protoforge.paths import atomic_write
 
-    path = _entry_path(key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)
@@ -128,7 +131,7 @@ def _parse(data: bytes, key: str, roots: Sequence[Path]) -> bytes | None:
     size_line, _, rest = data[len(MAGIC) :].partition(b"\n")
     try:
         header_size = int(size_line)
-        header = json.loads(rest[:header_size])
+        header = marshal.loads(rest[:header_size])
         if header["key"] != key:
             return None  # another entry with the same file name (a CRC-32 collision)
         position = header_size
@@ -142,7 +145,7 @@ def _parse(data: bytes, key: str, roots: Sequence[Path]) -> bytes | None:
         descriptor_set = rest[position:]
         if len(descriptor_set) != header["set"] or zlib.crc32(descriptor_set) != header["crc"]:
             return None
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError):
         return None
     return descriptor_set
 
@@ -167,7 +170,7 @@ def _key(roots: Sequence[Path], contracts: Sequence[ContractFile]) -> str:
 
     from protoforge import __version__
 
-    return json.dumps(
+    return repr(
         {
             "protoforge": __version__,
             "grpcio-tools": grpc_version.VERSION,

@@ -27,6 +27,7 @@ import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from protoforge.breaking.bufconfig import BreakingConfig
@@ -97,6 +98,7 @@ class EarlyBuf:
         self.small = small  # started with BUF_GC: only for small images
         self.config: BreakingConfig | None = None
         self.done = False
+        self._meanwhile: list[Callable[[], object]] = []
 
     @property
     def config_path(self) -> str:
@@ -136,6 +138,12 @@ class EarlyBuf:
         """The configuration buf is to check with (written out in `finish`)."""
         self.config = config
 
+    def meanwhile(self, task: Callable[[], object]) -> None:
+        """Run `task` in `finish` while buf compares, once it has all its inputs: work that
+        the comparison does not wait for (the report's imports, cache writes), done while this
+        process would otherwise only wait. Not run if buf is not given its inputs."""
+        self._meanwhile.append(task)
+
     def finish(self, current: bytes, baseline: bytes) -> tuple[int, bytes, bytes] | None:
         """Hand buf its inputs and wait: buf's (exit code, stdout, stderr), for `buf.buf_result`
         as for an ordinary run; None if buf could not read its files (see the module doc: the
@@ -152,6 +160,8 @@ class EarlyBuf:
         self.done = True
         try:
             _send(self.process, current or empty_image())
+            for task in self._meanwhile:
+                task()
             stdout, stderr = self.process.communicate()
         finally:
             if self.process.poll() is None:

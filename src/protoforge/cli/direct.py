@@ -76,37 +76,28 @@ def run_check_breaking(options: dict[str, str]) -> int:
     import gc
 
     gc.set_threshold(100_000, 50, 50)
-    _import_dataclasses_without_inspect()
+    # modules the check never uses, imported only if something does (see deferred_imports)
+    from protoforge.cli.deferred_imports import import_deferring
+
+    import_deferring("pathlib", {"urllib.parse": ("quote_from_bytes",)})  # for Path.as_uri
+    import_deferring("dataclasses", {"inspect": (), "copy": ()})  # docstrings; asdict
+    from protoforge import cachedir
+
+    if started is not None:
+        # while buf compares: the cache writes, and the imports of the report's rendering
+        cachedir.hold_writes()
+        started.meanwhile(cachedir.write_held)
+        started.meanwhile(_import_formats)
     try:
         return _check_breaking(options, started)
     finally:
         if started is not None:
             started.cancel()  # a no-op once the check has used or stopped it
+        cachedir.write_held()  # those buf did not get to (an error, or no early buf)
 
 
-def _import_dataclasses_without_inspect() -> None:
-    """Import `dataclasses` without importing `inspect` (and with it ast, dis and tokenize:
-    about 13 ms, a tenth of a small tree's check). dataclasses uses inspect for one thing: a
-    docstring for a dataclass that has none (the dataclasses on this route all have one). So
-    while dataclasses is imported, `inspect` is a placeholder module that looks any attribute
-    up in the real inspect, imported then and only then: dataclasses behaves exactly as
-    before, and everything else imports the real module as usual."""
-    if "dataclasses" in sys.modules or "inspect" in sys.modules:
-        return
-
-    def real_inspect(name: str) -> object:
-        import importlib
-
-        return getattr(importlib.import_module("inspect"), name)
-
-    placeholder = type(sys)("inspect", "stands in for inspect while dataclasses is imported")
-    placeholder.__getattr__ = real_inspect  # type: ignore[method-assign]
-    sys.modules["inspect"] = placeholder
-    try:
-        import dataclasses  # noqa: F401  (imported now, with the placeholder)
-    finally:
-        if sys.modules.get("inspect") is placeholder:
-            del sys.modules["inspect"]
+def _import_formats() -> None:
+    from protoforge.breaking import formats  # noqa: F401  (json and the renderers)
 
 
 def _check_breaking(options: dict[str, str], started: EarlyBuf | None) -> int:
