@@ -20,8 +20,9 @@ and peak memory (whole process tree) of:
                     changes less between two neighbouring runs than over a whole series);
                     the baseline's compiled set comes from check-breaking's cache after the
                     first run (as on a pull request's later runs), so it is also measured with
-                    an empty cache every time ("no cache"), and with --full (every contract on
-                    both sides) for reference
+                    an empty cache every time ("no cache"; and against buf with an empty cache of
+                    its own too, as on a new CI runner: "both caches empty"), and with --full
+                    (every contract on both sides) for reference
 - --help:           protoforge --help (absolute)
 - the machine:      how much faster N CPU-bound processes at once finish than one after another
                     (N = the CPU count; ideal N x). protoforge's cold gen spreads its work over the
@@ -266,9 +267,13 @@ def bench_breaking(project: Path, baseline: Path, repeat: int) -> list[dict[str,
     # check-breaking keeps a directory baseline's compiled set by content (and a git baseline's
     # files by commit) in the user's cache: after the first run here, as on a pull request's
     # later runs, the baseline comes from there. The "no cache" runs each get an empty one.
+    # The "no cache" runs compare with buf's usual run (its own cache, ~/.cache/buf, is warm);
+    # a fresh machine (a new CI runner) has neither cache: "both caches empty" runs buf with an
+    # empty BUF_CACHE_DIR too.
     cache = project.parent / f"cache-{project.name}"
     warm = {"PROTOFORGE_CACHE_DIR": str(cache)}
     theirs: list[Measurement] = []
+    theirs_fresh: list[Measurement] = []
     ours: list[Measurement] = []
     cold: list[Measurement] = []
     full: list[Measurement] = []
@@ -277,10 +282,13 @@ def bench_breaking(project: Path, baseline: Path, repeat: int) -> list[dict[str,
         ours.append(measure(ours_command, cwd=project, env=warm))
         empty = {"PROTOFORGE_CACHE_DIR": str(cache.with_name(f"{cache.name}-cold-{index}"))}
         cold.append(measure(ours_command, cwd=project, env=empty))
+        empty_buf = {"BUF_CACHE_DIR": str(cache.with_name(f"{cache.name}-buf-{index}"))}
+        theirs_fresh.append(measure(theirs_command, cwd=project, env=empty_buf))
         full.append(measure(full_command, cwd=project, env=warm))
     return [
         row("breaking one edit", median_of(ours), median_of(theirs), "buf breaking"),
         row("breaking, no cache", median_of(cold), median_of(theirs), "buf breaking"),
+        row("both caches empty", median_of(cold), median_of(theirs_fresh), "buf, empty cache"),
         row("breaking --full", median_of(full), median_of(theirs), "buf breaking"),
     ]
 
