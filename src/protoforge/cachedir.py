@@ -83,9 +83,10 @@ def write_entry(kind: str, name: str, data: bytes) -> None:
     and renamed, so that a reader (another gen at the same moment) sees all of it or nothing.
     A cache that cannot be written (read-only, full) is skipped: the next run redoes the work.
     Held back while writes are held (see hold_writes)."""
-    if _held is not None:
-        _held.append(lambda: write_entry(kind, name, data))
-        return
+    later(lambda: _write_entry(kind, name, data))
+
+
+def _write_entry(kind: str, name: str, data: bytes) -> None:
     directory = cache_root() / kind
     staging = directory / f".{name}.{os.getpid()}.part"
     try:
