@@ -1,5 +1,6 @@
-"""buf.yaml parsed once: a later run reads the parsed document from the user's cache without
-importing PyYAML, and an entry is used only for exactly the text it was made from."""
+"""buf.yaml without PyYAML where possible: simple YAML through yaml_subset, anything else parsed
+once, a later run reading the parsed document from the user's cache (an entry used only for
+exactly the text it was made from)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ breaking:
   except: [FIELD_NO_DELETE]   # trailing comment
   ignore_unstable_packages: true
 """
+# a flow mapping: outside yaml_subset's YAML, so PyYAML parses it (and the result is cached)
+FLOW = TEXT + "  ignore_only: {FIELD_SAME_TYPE: [a/b.proto]}\n"
 
 CHILD = """
 import json, sys
@@ -45,13 +48,10 @@ def _parse_in_child(text: str, cache: Path) -> dict[str, object]:
     return result
 
 
-def test_a_second_run_reads_the_parsed_buf_yaml_without_pyyaml(tmp_path: Path) -> None:
-    first = _parse_in_child(TEXT, tmp_path / "cache")
-    second = _parse_in_child(TEXT, tmp_path / "cache")
-    assert second.pop("yaml") is False
-    first.pop("yaml")
-    assert second == first
-    assert second["data"] == {
+def test_a_simple_buf_yaml_is_read_without_pyyaml_or_the_cache(tmp_path: Path) -> None:
+    parsed = _parse_in_child(TEXT, tmp_path / "cache")
+    assert parsed.pop("yaml") is False
+    assert parsed["data"] == {
         "version": "v1",
         "breaking": {
             "use": ["FILE"],
@@ -59,16 +59,29 @@ def test_a_second_run_reads_the_parsed_buf_yaml_without_pyyaml(tmp_path: Path) -
             "ignore_unstable_packages": True,
         },
     }
-    assert [["breaking", "except"], 5] in second["lines"]  # type: ignore[operator]
+    assert [["breaking", "except"], 5] in parsed["lines"]  # type: ignore[operator]
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_second_run_reads_the_parsed_buf_yaml_without_pyyaml(tmp_path: Path) -> None:
+    first = _parse_in_child(FLOW, tmp_path / "cache")
+    second = _parse_in_child(FLOW, tmp_path / "cache")
+    assert first.pop("yaml") is True
+    assert second.pop("yaml") is False
+    assert second == first
+    assert second["data"]["breaking"]["ignore_only"] == {  # type: ignore[index]
+        "FIELD_SAME_TYPE": ["a/b.proto"]
+    }
+    assert [["breaking", "ignore_only"], 7] in second["lines"]  # type: ignore[operator]
 
 
 def test_a_cache_entry_for_another_text_is_not_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PROTOFORGE_CACHE_DIR", str(tmp_path / "cache"))
-    text = TEXT.replace("FILE", "WIRE")
+    text = FLOW.replace("FILE", "WIRE")
     # an entry under this text's name but made from another text (a crc32 collision, a hand edit)
-    store_value("buf-yaml", bufyaml._cache_name(text), (TEXT, {"version": "v2"}, {}))
+    store_value("buf-yaml", bufyaml._cache_name(text), (FLOW, {"version": "v2"}, {}))
     document = bufyaml.parse(text)
     assert document.data["breaking"]["use"] == ["WIRE"]
     assert document.line("breaking", "use") == 3
@@ -85,3 +98,17 @@ def test_what_the_cache_cannot_hold_and_errors_are_parsed_anew(
         bufyaml.parse("version: v1\nbreaking: [FILE\n")
     assert raised.value.line == 3
     assert not list(cache.glob("buf-yaml/*"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("version: v1\nreleased: 2001-02-30\n", "invalid value: day is out of range"),
+        ("version: v1\nx: " + "[" * 5000 + "\n", "nested too deeply"),
+    ],
+    ids=["no such date", "deep nesting"],
+)
+def test_what_pyyaml_fails_on_with_a_python_error_is_a_yaml_error(text: str, message: str) -> None:
+    with pytest.raises(bufyaml.YamlError) as raised:
+        bufyaml.parse(text)
+    assert message in raised.value.message

@@ -9,10 +9,12 @@ tabs are turned into spaces first (same length, so columns stay put). Bytes that
 are an input error with the line where they are.
 
 Importing PyYAML costs about 30 ms (its reader compiles a large character-class regex at import),
-a fifth of a check-breaking run on a small tree, for a file that rarely changes. So `parse`
-remembers what it parsed: in this process (a run reads the same buf.yaml for the layout and for
-the rules) and in the user's cache directory (cachedir), keyed by the text itself; an entry is
-used only if its text is exactly the text being parsed.
+a fifth of a check-breaking run on a small tree, for a file that rarely changes. So PyYAML is
+the last resort: the simple YAML most buf.yaml files are is read by yaml_subset (PyYAML's
+answer, data and lines, without its import); anything else is remembered once parsed, in this
+process (a run reads the same buf.yaml for the layout and for the rules) and in the user's cache
+directory (cachedir), keyed by the text itself: an entry is used only if its text is exactly the
+text being parsed.
 """
 
 from __future__ import annotations
@@ -67,8 +69,15 @@ def parse(text: str) -> Document:
     """The document `text` holds; YamlError with the line of the first problem."""
     document = _parsed.get(text)
     if document is None:
-        document = _parsed[text] = _from_cache(text) or _parse_with_pyyaml(text)
+        document = _parsed[text] = _simple(text) or _from_cache(text) or _parse_with_pyyaml(text)
     return document
+
+
+def _simple(text: str) -> Document | None:
+    from protoforge.breaking.yaml_subset import parse_simple
+
+    parsed = parse_simple(text)
+    return Document(*parsed) if parsed is not None else None
 
 
 def _cache_name(text: str) -> str:
@@ -101,6 +110,10 @@ def _parse_with_pyyaml(text: str) -> Document:
         raise YamlError(line, str(exc.problem or exc.context or "invalid YAML")) from None
     except yaml.YAMLError as exc:
         raise YamlError(0, str(exc)) from None
+    except ValueError as exc:  # a timestamp that is no date (2001-02-30): PyYAML's own error
+        raise YamlError(0, f"invalid value: {exc}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise YamlError(0, "collections nested too deeply") from None
     lines: dict[tuple[str | int, ...], int] = {}
     if node is not None:
         _walk(node, (), lines)
