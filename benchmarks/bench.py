@@ -22,7 +22,9 @@ and peak memory (whole process tree) of:
                     first run (as on a pull request's later runs), so it is also measured with
                     an empty cache every time ("no cache"; and against buf with an empty cache of
                     its own too, as on a new CI runner: "both caches empty"), and with --full
-                    (every contract on both sides) for reference
+                    (every contract on both sides) for reference; then again, without
+                    --full, with a v1 buf.yaml in the module on both sides ("buf.yaml ..."):
+                    most trees that buf checks have one, and protoforge reads it itself
 - --help:           protoforge --help (absolute)
 - the machine:      how much faster N CPU-bound processes at once finish than one after another
                     (N = the CPU count; ideal N x). protoforge's cold gen spreads its work over the
@@ -245,7 +247,7 @@ def row(label: str, ours: Measurement, theirs: Measurement, against: str) -> dic
         "peak_ratio": round(ours.peak_rss_mb / theirs.peak_rss_mb, 3),
     }
     print(
-        f"  {label:<22} protoforge {ours.wall:7.2f}s {ours.cpu:7.2f}cpu {ours.peak_rss_mb:7.0f}MB"
+        f"  {label:<28} protoforge {ours.wall:7.2f}s {ours.cpu:7.2f}cpu {ours.peak_rss_mb:7.0f}MB"
         f" | {against:<26} {theirs.wall:7.2f}s {theirs.cpu:7.2f}cpu {theirs.peak_rss_mb:7.0f}MB"
         f" | ratios wall {result['wall_ratio']} cpu {result['cpu_ratio']}"
         f" mem {result['peak_ratio']}",
@@ -259,7 +261,12 @@ def median_of(runs: list[Measurement]) -> Measurement:
     return ordered[len(ordered) // 2]
 
 
-def bench_breaking(project: Path, baseline: Path, repeat: int) -> list[dict[str, object]]:
+BUF_YAML = "version: v1\nbreaking:\n  use:\n    - FILE\n  except:\n    - FIELD_SAME_JSON_NAME\n"
+
+
+def bench_breaking(
+    project: Path, baseline: Path, repeat: int, *, buf_yaml: bool = False
+) -> list[dict[str, object]]:
     buf = str(BIN / "buf") if (BIN / "buf").exists() else "buf"
     theirs_command = [buf, "breaking", "proto", "--against", str(baseline / "proto")]
     ours_command = protoforge("check-breaking", "--against", str(baseline), "--format", "json")
@@ -270,7 +277,11 @@ def bench_breaking(project: Path, baseline: Path, repeat: int) -> list[dict[str,
     # The "no cache" runs compare with buf's usual run (its own cache, ~/.cache/buf, is warm);
     # a fresh machine (a new CI runner) has neither cache: "both caches empty" runs buf with an
     # empty BUF_CACHE_DIR too.
-    cache = project.parent / f"cache-{project.name}"
+    prefix = "buf.yaml " if buf_yaml else ""
+    if buf_yaml:
+        for proto in (project / "proto", baseline / "proto"):
+            (proto / "buf.yaml").write_text(BUF_YAML)
+    cache = project.parent / f"cache-{project.name}{'-buf-yaml' if buf_yaml else ''}"
     warm = {"PROTOFORGE_CACHE_DIR": str(cache)}
     theirs: list[Measurement] = []
     theirs_fresh: list[Measurement] = []
@@ -284,13 +295,21 @@ def bench_breaking(project: Path, baseline: Path, repeat: int) -> list[dict[str,
         cold.append(measure(ours_command, cwd=project, env=empty))
         empty_buf = {"BUF_CACHE_DIR": str(cache.with_name(f"{cache.name}-buf-{index}"))}
         theirs_fresh.append(measure(theirs_command, cwd=project, env=empty_buf))
-        full.append(measure(full_command, cwd=project, env=warm))
-    return [
-        row("breaking one edit", median_of(ours), median_of(theirs), "buf breaking"),
-        row("breaking, no cache", median_of(cold), median_of(theirs), "buf breaking"),
-        row("both caches empty", median_of(cold), median_of(theirs_fresh), "buf, empty cache"),
-        row("breaking --full", median_of(full), median_of(theirs), "buf breaking"),
+        if not buf_yaml:
+            full.append(measure(full_command, cwd=project, env=warm))
+    rows = [
+        row(f"{prefix}breaking one edit", median_of(ours), median_of(theirs), "buf breaking"),
+        row(f"{prefix}breaking, no cache", median_of(cold), median_of(theirs), "buf breaking"),
+        row(
+            f"{prefix}both caches empty",
+            median_of(cold),
+            median_of(theirs_fresh),
+            "buf, empty cache",
+        ),
     ]
+    if full:
+        rows.append(row("breaking --full", median_of(full), median_of(theirs), "buf breaking"))
+    return rows
 
 
 def bench_size(
@@ -311,7 +330,10 @@ def bench_size(
     results = []
     if not gen:
         edit_one(project, count)
-        return bench_breaking(project, baseline, repeat)
+        return [
+            *bench_breaking(project, baseline, repeat),
+            *bench_breaking(project, baseline, repeat, buf_yaml=True),
+        ]
 
     raw_out = workdir / f"raw-{count}"
     raw_out.mkdir()
@@ -331,6 +353,7 @@ def bench_size(
 
     if breaking:
         results += bench_breaking(project, baseline, repeat)
+        results += bench_breaking(project, baseline, repeat, buf_yaml=True)
     return results
 
 

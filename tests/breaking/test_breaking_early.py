@@ -192,7 +192,7 @@ early.EarlyBuf.launch = recording_launch
 from protoforge.cli.direct import run_check_breaking
 
 code = run_check_breaking({"against": sys.argv[1], "format": "json"})
-unused = ("inspect", "copy", "urllib.parse", "typer", "subprocess", "typing")
+unused = ("inspect", "copy", "urllib.parse", "typer", "subprocess", "typing", "yaml")
 after = sorted(m for m in unused if m in sys.modules)
 
 import dataclasses
@@ -207,20 +207,28 @@ print(json.dumps({"code": code, "before buf": seen["before buf"], "after": after
 """
 
 
-def test_the_console_route_starts_buf_first_and_leaves_inspect_unloaded(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "buf_yaml", [None, "version: v1\nbreaking:\n  use:\n    - FILE\n"], ids=["", "buf.yaml"]
+)
+def test_the_console_route_starts_buf_first_and_leaves_inspect_unloaded(
+    tmp_path: Path, buf_yaml: str | None
+) -> None:
     """buf starts before anything but protoforge's own entry modules is imported (its start-up
     overlaps the rest), and a check imports none of the modules it does not use (inspect, copy,
-    urllib.parse, typing, the CLI framework); dataclasses made afterwards still get inspect's
-    signature docstring (its placeholder only defers it)."""
+    urllib.parse, typing, the CLI framework; PyYAML for a buf.yaml read before); dataclasses
+    made afterwards still get inspect's signature docstring (its placeholder only defers it)."""
     import json
     import subprocess
     import sys
 
     files = {"protoforge.toml": TOML, "proto/acme/v1/o.proto": AFTER}
+    baseline_files = {"proto/acme/v1/o.proto": BEFORE}
+    if buf_yaml is not None:
+        files["buf.yaml"] = baseline_files["buf.yaml"] = buf_yaml
     project = write_tree(tmp_path / "project", files)
-    baseline = write_tree(tmp_path / "baseline", {"proto/acme/v1/o.proto": BEFORE})
-    # the second run reads the parsed config from the cache (the first may parse it: tomllib
-    # imports typing)
+    baseline = write_tree(tmp_path / "baseline", baseline_files)
+    # the second run reads the parsed config and buf.yaml from the cache (the first may parse
+    # them: tomllib imports typing, and PyYAML is a large import)
     for _ in range(2):
         done = subprocess.run(
             [sys.executable, "-c", ROUTE, str(baseline)],
@@ -268,7 +276,9 @@ def test_work_given_to_an_early_buf_runs_once_it_has_its_inputs(tmp_path: Path) 
 def test_a_check_with_an_empty_cache_fills_it(tmp_path: Path) -> None:
     """The console route holds its cache writes back until buf compares: they are still made
     (the parsed config and the compiled baseline), on a run with findings and on one without."""
-    files = {"protoforge.toml": TOML, "proto/acme/v1/o.proto": AFTER}
+    # a dotted key: outside the TOML that config/toml_subset reads, so tomllib parses it
+    toml = TOML + "client.timeout = 2.5\n"
+    files = {"protoforge.toml": toml, "proto/acme/v1/o.proto": AFTER}
     project = write_tree(tmp_path / "project", files)
     for name, text, code in (("breaking", BEFORE, 1), ("same", AFTER, 0)):
         baseline = write_tree(tmp_path / name, {"proto/acme/v1/o.proto": text})

@@ -1,5 +1,6 @@
-"""The parsed configuration is remembered in the user's cache directory (config/load.py
-parse_toml): an entry is only ever used for exactly the text it was parsed from."""
+"""The parsed configuration (config/load.py parse_toml): simple TOML read without tomllib
+(config/toml_subset), anything else parsed by tomllib and remembered in the user's cache
+directory, an entry only ever used for exactly the text it was parsed from."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache"
 
 
+# a dotted key is outside config/toml_subset's TOML: tomllib parses these, and they are cached
+DOTTED = "client.timeout = 2.5\n"
+
+
 def project(base: Path, config: str) -> Path:
     (base / "proto").mkdir(parents=True, exist_ok=True)
     path = base / "protoforge.toml"
@@ -25,20 +30,20 @@ def project(base: Path, config: str) -> Path:
 
 
 def test_an_edited_config_is_read_anew(tmp_path: Path, cache: Path) -> None:
-    path = project(tmp_path, 'proto_roots = ["proto"]\nout = "gen"\n')
+    path = project(tmp_path, 'proto_roots = ["proto"]\nout = "gen"\n' + DOTTED)
     assert load_config(path).out == tmp_path / "gen"
     assert list((cache / "config").iterdir()), "nothing was remembered"
     assert load_config(path).out == tmp_path / "gen"  # from the cache
-    path.write_text('proto_roots = ["proto"]\nout = "elsewhere"\n', encoding="utf-8")
+    path.write_text('proto_roots = ["proto"]\nout = "elsewhere"\n' + DOTTED, encoding="utf-8")
     assert load_config(path).out == tmp_path / "elsewhere"
-    path.write_text('proto_roots = ["proto"]\nout = [\n', encoding="utf-8")
+    path.write_text('proto_roots = ["proto"]\n' + DOTTED + "out = [\n", encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
         load_config(path)
-    assert raised.value.diagnostics[0].line == 2  # the broken line, not a cached success
+    assert raised.value.diagnostics[0].line == 3  # the broken line, not a cached success
 
 
 def test_a_damaged_entry_is_a_miss(tmp_path: Path, cache: Path) -> None:
-    path = project(tmp_path, 'proto_roots = ["proto"]\nout = "gen"\n')
+    path = project(tmp_path, 'proto_roots = ["proto"]\nout = "gen"\n' + DOTTED)
     load_config(path)
     for entry in (cache / "config").iterdir():
         entry.write_bytes(b"\x00damaged")
@@ -66,7 +71,7 @@ def test_held_cache_writes_are_made_when_released(tmp_path: Path, cache: Path) -
     (cachedir.hold_writes): nothing is on disk before `write_held`, everything after."""
     from protoforge import cachedir
 
-    path = project(tmp_path, 'proto_roots = ["proto"]\nout = "gen"\n')
+    path = project(tmp_path, 'proto_roots = ["proto"]\nout = "gen"\n' + DOTTED)
     cachedir.hold_writes()
     try:
         assert load_config(path).out == tmp_path / "gen"
@@ -77,3 +82,29 @@ def test_held_cache_writes_are_made_when_released(tmp_path: Path, cache: Path) -
     written: list[int] = []
     cachedir.later(lambda: written.append(1))  # not held: at once
     assert written == [1]
+
+
+def test_a_simple_config_is_read_without_tomllib_or_the_cache(tmp_path: Path, cache: Path) -> None:
+    import subprocess
+    import sys
+
+    path = project(
+        tmp_path, 'proto_roots = ["proto"]  # roots\nout = "gen"\n[client]\ntimeout = 1.5\n'
+    )
+    child = (
+        "import sys\nfrom protoforge.config import load_config\n"
+        "config = load_config()\nprint(config.client.timeout, 'tomllib' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], cwd=path.parent, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["1.5", "False"]
+    assert not (cache / "config").exists()
+
+
+def test_toml_nested_too_deeply_is_a_config_error(tmp_path: Path, cache: Path) -> None:
+    path = project(tmp_path, 'proto_roots = ["proto"]\nout = "gen"\nx = ' + "[" * 5000 + "\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert raised.value.message == "invalid TOML"
+    assert "nested too deeply" in str(raised.value.diagnostics[0])

@@ -7,13 +7,24 @@ error points at the failing line, not at the first line where a key of that name
 buf reads buf.yaml with Go's yaml.v3, which accepts a tab after `key:`; PyYAML does not, so such
 tabs are turned into spaces first (same length, so columns stay put). Bytes that are not UTF-8
 are an input error with the line where they are.
+
+Importing PyYAML costs about 30 ms (its reader compiles a large character-class regex at import),
+a fifth of a check-breaking run on a small tree, for a file that rarely changes. So PyYAML is
+the last resort: the simple YAML most buf.yaml files are is read by yaml_subset (PyYAML's
+answer, data and lines, without its import); anything else is remembered once parsed, in this
+process (a run reads the same buf.yaml for the layout and for the rules) and in the user's cache
+directory (cachedir), keyed by the text itself: an entry is used only if its text is exactly the
+text being parsed.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 _TAB_SEPARATOR = re.compile(r"(?m)^([^#\"'\n]*?:)(\t+)")
 
@@ -27,6 +38,8 @@ class YamlError(Exception):
 
 @dataclass(frozen=True)
 class Document:
+    """A parsed buf.yaml: its data and the line of every key and list item."""
+
     data: Any
     lines: dict[tuple[str | int, ...], int]  # key path -> 1-based line
 
@@ -49,22 +62,63 @@ def decode(data: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
+_parsed: dict[str, Document] = {}  # this process's documents by text
+
+
 def parse(text: str) -> Document:
+    """The document `text` holds; YamlError with the line of the first problem."""
+    document = _parsed.get(text)
+    if document is None:
+        document = _parsed[text] = _simple(text) or _from_cache(text) or _parse_with_pyyaml(text)
+    return document
+
+
+def _simple(text: str) -> Document | None:
+    from protoforge.breaking.yaml_subset import parse_simple
+
+    parsed = parse_simple(text)
+    return Document(*parsed) if parsed is not None else None
+
+
+def _cache_name(text: str) -> str:
+    import zlib
+
+    return f"{zlib.crc32(text.encode()):08x}-{len(text)}"
+
+
+def _from_cache(text: str) -> Document | None:
+    from protoforge.cachedir import load_value
+
+    match load_value("buf-yaml", _cache_name(text)):
+        case (str(cached_text), data, dict(lines)) if cached_text == text:
+            return Document(data, lines)
+    return None
+
+
+def _parse_with_pyyaml(text: str) -> Document:
     import yaml
 
-    text = _TAB_SEPARATOR.sub(lambda m: m.group(1) + " " * len(m.group(2)), text)
+    from protoforge.cachedir import store_value
+
+    readable = _TAB_SEPARATOR.sub(lambda m: m.group(1) + " " * len(m.group(2)), text)
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(readable)
+        node = yaml.compose(readable, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         raise YamlError(line, str(exc.problem or exc.context or "invalid YAML")) from None
     except yaml.YAMLError as exc:
         raise YamlError(0, str(exc)) from None
+    except ValueError as exc:  # a timestamp that is no date (2001-02-30): PyYAML's own error
+        raise YamlError(0, f"invalid value: {exc}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise YamlError(0, "collections nested too deeply") from None
     lines: dict[tuple[str | int, ...], int] = {}
     if node is not None:
         _walk(node, (), lines)
+    # not stored if marshal cannot write the data (a YAML timestamp): parsed anew next time
+    store_value("buf-yaml", _cache_name(text), (text, data, lines))
     return Document(data, lines)
 
 

@@ -58,13 +58,12 @@ def _config_table(directory: Path, config: Config) -> dict[str, object] | None:
         path = directory / name
         if not path.is_file():
             continue
-        import tomllib
-
         from protoforge.breaking.bufyaml import YamlError, decode
+        from protoforge.config.load import parse_toml
 
         try:
-            data = tomllib.loads(decode(path.read_bytes()))
-        except (YamlError, tomllib.TOMLDecodeError) as exc:
+            data = parse_toml(path, decode(path.read_bytes()))
+        except (YamlError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
             raise BaselineError(
                 f"the baseline's {display_path(path)} cannot be read: {exc}"
             ) from None

@@ -54,11 +54,18 @@ def _has_tool_table(pyproject: Path) -> bool:
 
 
 def parse_toml(path: Path, text: str) -> dict[str, Any]:
-    """`text` (the file at `path`) parsed, remembered in the user's cache directory (cachedir)
-    with the text it came from: a short command (check-breaking on a small tree) otherwise
-    spends several milliseconds importing tomllib (its regular expressions are compiled at
-    import) for a file that has not changed since the last run. An entry is used only if its
-    text is exactly `text`; one that cannot be read is a miss. Raises tomllib.TOMLDecodeError."""
+    """`text` (the file at `path`) parsed. A short command (check-breaking on a small tree)
+    would otherwise spend ~15 ms importing tomllib (typing, datetime, and regular expressions
+    compiled at import) for a file of a few lines, so tomllib is the last resort: the simple
+    TOML most configs are is read by toml_subset (tomllib's answer, without its import); other
+    files are remembered in the user's cache directory (cachedir) with the text they came from
+    (an entry is used only if its text is exactly `text`; one that cannot be read is a miss).
+    Raises tomllib.TOMLDecodeError (a ValueError), or ValueError for TOML nested too deeply."""
+    from protoforge.config.toml_subset import loads_simple
+
+    simple = loads_simple(text)
+    if simple is not None:
+        return simple
     import zlib
 
     from protoforge.cachedir import load_value, store_value
@@ -69,7 +76,10 @@ def parse_toml(path: Path, text: str) -> dict[str, Any]:
             return cached
     import tomllib
 
-    data = tomllib.loads(text)
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ValueError("arrays or inline tables nested too deeply") from None
     store_value("config", name, (text, data))  # not with TOML dates: such a file is parsed anew
     return data
 
