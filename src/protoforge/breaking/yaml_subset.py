@@ -24,8 +24,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from typing import Any
 
-    Path = tuple[str | int, ...]
-    Lines = dict[Path, int]  # key path -> 1-based line
+    KeyPath = tuple[str | int, ...]
+    Lines = dict[KeyPath, int]  # key path -> 1-based line
     Token = tuple[int, int, Any]  # kind, column, value
     Rows = list[tuple[int, list[Token]]]  # (line number, tokens) of each line with content
 
@@ -107,7 +107,7 @@ def _parse(text: str) -> tuple[Any, Lines]:
     return data, lines
 
 
-def _node(rows: Rows, i: int, j: int, path: Path, lines: Lines) -> tuple[Any, int]:
+def _node(rows: Rows, i: int, j: int, path: KeyPath, lines: Lines) -> tuple[Any, int]:
     """The node that starts at token `j` of row `i`, and the index of the row after it."""
     kind, column, value = rows[i][1][j]
     if kind == _DASH:
@@ -118,7 +118,7 @@ def _node(rows: Rows, i: int, j: int, path: Path, lines: Lines) -> tuple[Any, in
     return value, i + 1
 
 
-def _items(value: Any, path: Path, number: int, lines: Lines) -> None:
+def _items(value: Any, path: KeyPath, number: int, lines: Lines) -> None:
     """The lines of a flow sequence's items: all on the line of the sequence."""
     if isinstance(value, list):
         for index in range(len(value)):
@@ -138,7 +138,7 @@ def _nested(rows: Rows, i: int, column: int) -> bool:
 
 
 def _sequence(
-    rows: Rows, i: int, j: int, column: int, path: Path, lines: Lines
+    rows: Rows, i: int, j: int, column: int, path: KeyPath, lines: Lines
 ) -> tuple[list[Any], int]:
     """The block sequence whose entries are at `column`, the first one at token `j` of row `i`."""
     items: list[Any] = []
@@ -166,7 +166,7 @@ def _sequence(
 
 
 def _mapping(
-    rows: Rows, i: int, j: int, column: int, path: Path, lines: Lines
+    rows: Rows, i: int, j: int, column: int, path: KeyPath, lines: Lines
 ) -> tuple[dict[str, Any], int]:
     """The block mapping whose keys are at `column`, the first one at token `j` of row `i`."""
     mapping: dict[str, Any] = {}
