@@ -622,6 +622,8 @@ def mutate(files: list[MFile], rng: random.Random) -> str:
         fld.json_name = rng.choice(["", "customName", fld.name + "X"])
     elif kind == "oneof":
         fld.oneof = "" if fld.oneof else rng.choice(["choice", "other"])
+        if fld.oneof in {x.name for x in m.fields}:  # a field's name: protoc would refuse it
+            fld.oneof += "_of"
         fld.label = ""
     elif kind == "ctype":
         fld.type = "string"

@@ -206,13 +206,18 @@ def exclude_globs(document: Document, base: Path, roots: tuple[Path, ...]) -> tu
 
 
 def needs_baseline_locations(settings: BufSettings) -> bool:
-    """Whether the baseline must be compiled with source info. buf matches `ignore` and
-    `ignore_only` paths against where a finding is, and for what the current side no longer has
-    (a message deleted from a package together with its file) that is the baseline's location,
-    which a set without source info does not have: the deletion would be reported, ignored path
-    or not. Without such paths the locations are never read, and a set without them is smaller
-    and quicker for buf to read."""
-    return any(group.config.ignore or group.config.ignore_only for group in settings.groups)
+    """Whether the baseline must be compiled with source info. buf decides `ignore`,
+    `ignore_only` and `ignore_unstable_packages` by where a finding is, on both sides: a
+    deletion (a message gone from a package along with its file) is only in the baseline, and a
+    file that moved from an unstable package to a stable one is ignored for its old package.
+    buf reads the baseline side of that from the set's locations, which a set compiled without
+    source info does not have: the finding would be reported, ignored or not. Without these
+    keys the locations are never read, and a set without them is smaller and quicker for buf to
+    read."""
+    return any(
+        group.config.ignore or group.config.ignore_only or group.config.ignore_unstable_packages
+        for group in settings.groups
+    )
 
 
 def load_buf_settings(config: Config) -> BufSettings:
