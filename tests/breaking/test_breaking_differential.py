@@ -169,6 +169,14 @@ HAND_WRITTEN.append(
         _flat(IGNORED_ORDERS, {"acme/orders/v1/l.proto": ORDERS_LEDGER}),
     )
 )
+UNSTABLE = "version: v1\nbreaking:\n  use: [FILE]\n  ignore_unstable_packages: true\n"
+HAND_WRITTEN.append(
+    Pair(
+        "ignore_unstable_packages: a file moved out of an unstable package",
+        _flat(UNSTABLE, {"a/o.proto": ORDER.replace("acme.orders.v1", "acme.orders.v1beta1")}),
+        _flat(UNSTABLE, {"a/o.proto": ORDER_EDITED.replace("acme.orders.v1", "acme.moved.v1")}),
+    )
+)
 HAND_WRITTEN += [
     Pair(
         "v1 workspace: each directory with its own buf.yaml",
