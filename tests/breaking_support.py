@@ -622,6 +622,8 @@ def mutate(files: list[MFile], rng: random.Random) -> str:
         fld.json_name = rng.choice(["", "customName", fld.name + "X"])
     elif kind == "oneof":
         fld.oneof = "" if fld.oneof else rng.choice(["choice", "other"])
+        if fld.oneof in {x.name for x in m.fields}:  # a field's name: protoc would refuse it
+            fld.oneof += "_of"
         fld.label = ""
     elif kind == "ctype":
         fld.type = "string"
@@ -665,6 +667,7 @@ def mutate(files: list[MFile], rng: random.Random) -> str:
 # Layouts: where the contracts live on one side and how buf.yaml describes it.
 SINGLE_MODULE = ("none", "v1", "v1beta1", "v2")
 LAYOUTS = (*SINGLE_MODULE, "v2-two-modules")
+TWO_MODULES = ("v2-two-modules", "v1-workspace")  # v1-workspace only when asked for
 
 CATEGORIES = ("FILE", "PACKAGE", "WIRE_JSON", "WIRE")
 RULES_SAMPLE = {
@@ -751,6 +754,16 @@ def layout_tree(
         tree["buf.yaml"] = f"version: v2\nmodules:\n  - path: {root}\n" + breaking_yaml(
             "v2", rng, files, f"{root}/"
         )
+    elif layout == "v1-workspace":  # buf.work.yaml: two directories, each a module of its own
+        for f in files:
+            side = root if f.module == 0 else "more"
+            tree[f"{side}/{f.path}"] = render_file(f, files)
+        toml_roots = f'["{root}", "more"]'
+        tree["buf.work.yaml"] = f"version: v1\ndirectories:\n  - {root}\n  - more\n"
+        for side, number in ((root, 0), ("more", 1)):
+            if rng.random() < 0.8:  # else the directory has none: buf's defaults
+                own = [f for f in files if f.module == number]
+                tree[f"{side}/buf.yaml"] = "version: v1\n" + breaking_yaml("v1", rng, own, "")
     else:  # two modules, the second one with its own breaking section
         for f in files:
             side = root if f.module == 0 else "more"
@@ -765,16 +778,19 @@ def layout_tree(
     return tree
 
 
-def mutation_pair(seed: int) -> Pair:
+def mutation_pair(seed: int, *, two_modules: str | None = None) -> Pair:
     """A reproducible (previous, current) pair: a random tree, 1-3 random edits, a random layout
-    (sometimes a different one on each side)."""
+    (sometimes a different one on each side). `two_modules` forces that two-module layout
+    (`v1-workspace`, `v2-two-modules`) wherever both sides have files in both modules."""
     rng = random.Random(seed)
     previous = generate_model(rng, odd_names=rng.random() < 0.3)
     repair(previous)
     current = _copy(previous)
     edits = [mutate(current, rng) for _ in range(rng.randint(1, 3))]
     layout = rng.choice(LAYOUTS)
-    if layout == "v2-two-modules" and any(
+    if two_modules is not None:
+        layout = two_modules
+    if layout in TWO_MODULES and any(
         {f.module for f in side} != {0, 1} for side in (previous, current)
     ):
         layout = "v2"  # buf refuses a module without files

@@ -151,6 +151,76 @@ HAND_WRITTEN = [
 ]
 
 
+# A v1 workspace: buf.work.yaml's directories are modules, each checked with its own buf.yaml
+WORKSPACE = "version: v1\ndirectories:\n  - proto\n  - more\n"
+WORKSPACE_TOML = 'proto_roots = ["proto", "more"]\nout = "gen"\n'
+LEDGER_EDITED = LEDGER.replace("int64 cents = 2", "string amount = 2")
+# a message and a service deleted from a package together with their file, in an ignored
+# directory: buf matches the ignore against the baseline's location of what was deleted
+IGNORED_ORDERS = "version: v1\nbreaking:\n  use: [PACKAGE]\n  ignore: [acme/orders]\n"
+ORDERS_LEDGER = LEDGER.replace("acme.ledger.v1", "acme.orders.v1")
+HAND_WRITTEN.append(
+    Pair(
+        "ignore: a directory with a deleted file whose package lives on",
+        _flat(
+            IGNORED_ORDERS,
+            {"acme/orders/v1/o.proto": ORDER, "acme/orders/v1/l.proto": ORDERS_LEDGER},
+        ),
+        _flat(IGNORED_ORDERS, {"acme/orders/v1/l.proto": ORDERS_LEDGER}),
+    )
+)
+UNSTABLE = "version: v1\nbreaking:\n  use: [FILE]\n  ignore_unstable_packages: true\n"
+HAND_WRITTEN.append(
+    Pair(
+        "ignore_unstable_packages: a file moved out of an unstable package",
+        _flat(UNSTABLE, {"a/o.proto": ORDER.replace("acme.orders.v1", "acme.orders.v1beta1")}),
+        _flat(UNSTABLE, {"a/o.proto": ORDER_EDITED.replace("acme.orders.v1", "acme.moved.v1")}),
+    )
+)
+HAND_WRITTEN += [
+    Pair(
+        "v1 workspace: each directory with its own buf.yaml",
+        {
+            "buf.work.yaml": WORKSPACE,
+            "protoforge.toml": WORKSPACE_TOML,
+            "proto/buf.yaml": "version: v1\nbreaking:\n  use: [FILE]\n  ignore: [internal]\n",
+            "proto/a/o.proto": ORDER,
+            "proto/internal/x.proto": LEDGER.replace("acme.ledger.v1", "acme.internal"),
+            "more/buf.yaml": "version: v1\nbreaking:\n  use: [WIRE_JSON]\n",
+            "more/b/l.proto": LEDGER,
+        },
+        {
+            "buf.work.yaml": WORKSPACE,
+            "protoforge.toml": WORKSPACE_TOML,
+            "proto/buf.yaml": "version: v1\nbreaking:\n  use: [FILE]\n  ignore: [internal]\n",
+            "proto/a/o.proto": ORDER_EDITED,
+            "proto/internal/x.proto": LEDGER.replace("acme.ledger.v1", "acme.internal").replace(
+                "int64 cents", "string cents"
+            ),
+            "more/buf.yaml": "version: v1\nbreaking:\n  use: [WIRE_JSON]\n",
+            "more/b/l.proto": LEDGER_EDITED,
+        },
+    ),
+    Pair(
+        "v1 workspace: a directory without a buf.yaml has buf's defaults",
+        {
+            "buf.work.yaml": WORKSPACE,
+            "protoforge.toml": WORKSPACE_TOML,
+            "proto/buf.yaml": "version: v1\nbreaking:\n  use: [WIRE]\n",
+            "proto/a/o.proto": ORDER,
+            "more/b/l.proto": LEDGER,
+        },
+        {
+            "buf.work.yaml": WORKSPACE,
+            "protoforge.toml": WORKSPACE_TOML,
+            "proto/buf.yaml": "version: v1\nbreaking:\n  use: [WIRE]\n",
+            "proto/a/o.proto": ORDER_EDITED,
+            "more/b/l.proto": LEDGER_EDITED,
+        },
+    ),
+]
+
+
 @pytest.mark.parametrize("pair", HAND_WRITTEN, ids=lambda p: p.name)
 def test_hand_written_pairs_agree_with_buf(pair: Pair, tmp_path: Path) -> None:
     compare_with_buf(pair, tmp_path, git_too=True, diff_too=True)
@@ -169,6 +239,18 @@ FOUND = (24, 54, 89, 92, 237)
 @pytest.mark.parametrize("seed", sorted({*range(START, START + COUNT), *FOUND}))
 def test_mutation_pairs_agree_with_buf(seed: int, tmp_path: Path) -> None:
     compare_with_buf(mutation_pair(seed), tmp_path)
+
+
+WORKSPACE_SEEDS = 12
+
+
+@pytest.mark.parametrize("seed", range(START, START + WORKSPACE_SEEDS))
+def test_v1_workspace_pairs_agree_with_buf(seed: int, tmp_path: Path) -> None:
+    """buf.work.yaml's directories, each with a random buf.yaml of its own (or none)."""
+    pair = mutation_pair(seed, two_modules="v1-workspace")
+    if "v1-workspace" not in pair.name:
+        pytest.skip("this seed's tree has files in one module only")
+    compare_with_buf(pair, tmp_path)
 
 
 def test_the_generator_finds_breaking_changes() -> None:

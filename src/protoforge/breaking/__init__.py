@@ -80,7 +80,11 @@ def changelog(config: Config, against: str) -> Changelog:
     """Every added, removed and changed API element between the baseline and the contracts,
     classified by buf's findings under the project's buf.yaml (the same findings as
     check-breaking): one source of truth for "is this breaking"."""
-    from protoforge.breaking.bufconfig import load_buf_settings, with_buf_excludes
+    from protoforge.breaking.bufconfig import (
+        load_buf_settings,
+        needs_baseline_locations,
+        with_buf_excludes,
+    )
     from protoforge.breaking.changelog import compare
     from protoforge.breaking.findings import Locator
     from protoforge.breaking.full import compare as findings_between
@@ -89,7 +93,7 @@ def changelog(config: Config, against: str) -> Changelog:
     settings = load_buf_settings(config)
     config = with_buf_excludes(config, settings)
     current, contracts = compile_current(config)
-    baseline = resolve_baseline(against, config)
+    baseline = resolve_baseline(against, config, source_info=needs_baseline_locations(settings))
     report = findings_between(config, settings, current, contracts, lambda: baseline)
     locator = Locator(config, contracts, current.descriptor_set)
     return compare(baseline, current, locator.place_import_path, report)

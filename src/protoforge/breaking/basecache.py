@@ -41,7 +41,7 @@ def directory(config: Config) -> Path:
     return cache_root() / SUBDIR
 
 
-def key(config: Config, repo: Path, commit: str) -> str:
+def key(config: Config, repo: Path, commit: str, source_info: bool = False) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     from protoforge import __version__
@@ -57,7 +57,13 @@ def key(config: Config, repo: Path, commit: str) -> str:
         for root in config.proto_roots
     ]
     payload = json.dumps(
-        {"commit": commit, "roots": roots, "exclude": list(config.exclude), "tools": versions},
+        {
+            "commit": commit,
+            "roots": roots,
+            "exclude": list(config.exclude),
+            "tools": versions,
+            "source_info": source_info,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:32]

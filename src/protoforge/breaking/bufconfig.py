@@ -205,17 +205,60 @@ def exclude_globs(document: Document, base: Path, roots: tuple[Path, ...]) -> tu
     return tuple(dict.fromkeys(globs))
 
 
+def needs_baseline_locations(settings: BufSettings) -> bool:
+    """Whether the baseline must be compiled with source info. buf decides `ignore`,
+    `ignore_only` and `ignore_unstable_packages` by where a finding is, on both sides: a
+    deletion (a message gone from a package along with its file) is only in the baseline, and a
+    file that moved from an unstable package to a stable one is ignored for its old package.
+    buf reads the baseline side of that from the set's locations, which a set compiled without
+    source info does not have: the finding would be reported, ignored or not. Without these
+    keys the locations are never read, and a set without them is smaller and quicker for buf to
+    read."""
+    return any(
+        group.config.ignore or group.config.ignore_only or group.config.ignore_unstable_packages
+        for group in settings.groups
+    )
+
+
 def load_buf_settings(config: Config) -> BufSettings:
     path = find_buf_yaml(config)
     all_roots = tuple(range(len(config.proto_roots)))
     if path is None:
         return BufSettings(None, (RuleGroup(BreakingConfig(), all_roots),))
+    if len(all_roots) > 1 and path.parent.resolve() in config.proto_roots:
+        return _per_root_settings(config)
+    return _settings(path, config, all_roots)
+
+
+def _per_root_settings(config: Config) -> BufSettings:
+    """Several proto roots, no buf.yaml above them and one in a root: each root is a module of
+    its own, as buf.work.yaml's directories are in a v1 workspace, checked with its own buf.yaml
+    (rules, ignores, excludes), or with buf's defaults where it has none."""
+    grouped: dict[BreakingConfig, list[int]] = {}
+    exclude: list[str] = []
+    source: Path | None = None
+    for index, root in enumerate(config.proto_roots):
+        path = next((root / n for n in BUF_YAML_NAMES if (root / n).is_file()), None)
+        if path is None:
+            grouped.setdefault(BreakingConfig(), []).append(index)
+            continue
+        source = source or path
+        settings = _settings(path, config, (index,))
+        for group in settings.groups:
+            grouped.setdefault(group.config, []).extend(group.roots)
+        exclude += (glob for glob in settings.exclude if glob not in exclude)
+    groups = tuple(RuleGroup(cfg, tuple(sorted(roots))) for cfg, roots in grouped.items())
+    return BufSettings(source, groups, tuple(exclude))
+
+
+def _settings(path: Path, config: Config, roots: tuple[int, ...]) -> BufSettings:
+    """The rule groups of the buf.yaml at `path` for the proto roots numbered `roots`."""
     document = read_buf_yaml(path)
     data = document.data
     version = data["version"]
     shown = display_path(path)
     base = path.parent
-    exclude = exclude_globs(document, base, config.proto_roots)
+    exclude = exclude_globs(document, base, tuple(config.proto_roots[i] for i in roots))
     if version == "v2":
         top = _breaking(document, ("breaking",), shown, [base], config, version)
         modules = data.get("modules") or []
@@ -233,17 +276,18 @@ def load_buf_settings(config: Config) -> BufSettings:
             section = _breaking(
                 document, ("modules", number, "breaking"), shown, [base], config, version
             )
-            for index, root in enumerate(config.proto_roots):
+            for index in roots:
+                root = config.proto_roots[index]
                 if root == module_dir or root.is_relative_to(module_dir):
                     per_root[index] = section
         grouped: dict[BreakingConfig, list[int]] = {}
-        for index in all_roots:
+        for index in roots:
             grouped.setdefault(per_root.get(index, top), []).append(index)
-        groups = tuple(RuleGroup(cfg, tuple(roots)) for cfg, roots in grouped.items())
+        groups = tuple(RuleGroup(cfg, tuple(indexes)) for cfg, indexes in grouped.items())
         return BufSettings(path, groups, exclude)
     bases = [directory for directory, _ in module_dirs(document, base)]
     section = _breaking(document, ("breaking",), shown, bases, config, version)
-    return BufSettings(path, (RuleGroup(section, all_roots),), exclude)
+    return BufSettings(path, (RuleGroup(section, roots),), exclude)
 
 
 def _breaking(

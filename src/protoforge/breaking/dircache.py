@@ -41,10 +41,12 @@ KEEP = 8  # entries kept (most recently used first)
 WELL_KNOWN = -1  # "root index" of a file that protoc finds among the well-known types
 
 
-def lookup(roots: Sequence[Path], contracts: Sequence[ContractFile]) -> bytes | None:
+def lookup(
+    roots: Sequence[Path], contracts: Sequence[ContractFile], source_info: bool = False
+) -> bytes | None:
     """The FileDescriptorSet (imports included, no source info) that compiling `contracts` below
     `roots` gives, if an entry shows that nothing it depends on has changed; else None."""
-    key = _key(roots, contracts)
+    key = _key(roots, contracts, source_info)
     path = _entry_path(key)
     try:
         data = path.read_bytes()
@@ -57,7 +59,12 @@ def lookup(roots: Sequence[Path], contracts: Sequence[ContractFile]) -> bytes | 
     return found
 
 
-def store(roots: Sequence[Path], contracts: Sequence[ContractFile], descriptor_set: bytes) -> None:
+def store(
+    roots: Sequence[Path],
+    contracts: Sequence[ContractFile],
+    descriptor_set: bytes,
+    source_info: bool = False,
+) -> None:
     """Keep `descriptor_set`, compiled from `contracts` below `roots`, with copies of the files it
     was compiled from. Failing to write is not an error: the cache is an optimisation."""
     names = file_names(descriptor_set)
@@ -77,7 +84,7 @@ def store(roots: Sequence[Path], contracts: Sequence[ContractFile], descriptor_s
                 return
         files.append([name, where, len(content)])
         contents.append(content)
-    key = _key(roots, contracts)
+    key = _key(roots, contracts, source_info)
     header = marshal.dumps(
         {"key": key, "files": files, "set": len(descriptor_set), "crc": zlib.crc32(descriptor_set)}
     )
@@ -165,7 +172,7 @@ def _well_known_types() -> Path:
     return Path(grpc_tools.__file__).parent / "_proto"  # as inprocess.py passes it to protoc
 
 
-def _key(roots: Sequence[Path], contracts: Sequence[ContractFile]) -> str:
+def _key(roots: Sequence[Path], contracts: Sequence[ContractFile], source_info: bool) -> str:
     from grpc_tools import grpc_version
 
     from protoforge import __version__
@@ -174,7 +181,7 @@ def _key(roots: Sequence[Path], contracts: Sequence[ContractFile]) -> str:
         {
             "protoforge": __version__,
             "grpcio-tools": grpc_version.VERSION,
-            "source_info": False,
+            "source_info": source_info,
             "roots": [str(root) for root in roots],
             "contracts": [contract.name for contract in contracts],
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from protoforge.breaking.buf import start_buf
+from protoforge.breaking.bufconfig import needs_baseline_locations
 from protoforge.breaking.findings import Locator
 from protoforge.breaking.report import categories, finish, names_outside, run_groups
 from protoforge.breaking.sides import compile_current, resolve_baseline
@@ -37,9 +38,12 @@ def check(
         early = start_buf(settings)
     try:
         current, contracts = compile_current(config, contracts)
-        return compare(
-            config, settings, current, contracts, lambda: resolve_baseline(against, config), early
-        )
+        located = needs_baseline_locations(settings)
+
+        def baseline() -> Side:
+            return resolve_baseline(against, config, source_info=located)
+
+        return compare(config, settings, current, contracts, baseline, early)
     finally:
         if early is not None:
             early.cancel()
@@ -64,25 +68,9 @@ def compare(
             current.descriptor_set, current.names, locator.place_import_path, categories
         )
     baseline = resolve()
-    imports: dict[str, set[str]] = {}
 
-    def outside(group: RuleGroup) -> frozenset[str]:
-        if not imports:
-            from protoforge.breaking.descriptors import load_set
-
-            for data in (current.descriptor_set, baseline.descriptor_set):
-                for proto_file in load_set(data).file:
-                    imports.setdefault(proto_file.name, set()).update(proto_file.dependency)
-        return frozenset(
-            names_outside(
-                group.roots,
-                contracts,
-                baseline.names,
-                baseline.root_of,
-                config,
-                lambda name: imports.get(name, ()),
-            )
-        )
+    def outside(group: RuleGroup) -> tuple[frozenset[str], frozenset[str]]:
+        return names_outside(group.roots, contracts, baseline.names, baseline.root_of, config)
 
     raw = run_groups(settings, current.descriptor_set, baseline.descriptor_set, outside, early)
     return finish(baseline.label, settings, locator, raw, suppressions)

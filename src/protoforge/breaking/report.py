@@ -5,12 +5,12 @@ that they cannot drift apart in what they report."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 from protoforge.breaking.buf import buf_result, rule_catalog, run_breaking, without_files
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import (see protoforge/__init__.py)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from protoforge.breaking.buf import RawFinding
     from protoforge.breaking.bufconfig import BufSettings, RuleGroup
     from protoforge.breaking.early import EarlyBuf
@@ -30,19 +30,20 @@ def run_groups(
     settings: BufSettings,
     current: bytes,
     baseline: bytes,
-    outside: Callable[[RuleGroup], frozenset[str]],
+    outside: Callable[[RuleGroup], tuple[frozenset[str], frozenset[str]]],
     early: EarlyBuf | None = None,
 ) -> list[RawFinding]:
     """buf's findings between the two images, one buf run per rule group. With several groups
-    (v2 modules with their own breaking sections) each run sees only its group's files and what
-    they import: `outside(group)` names the files to leave out of both images."""
+    (modules with breaking sections of their own) each run sees only its group's files and what
+    they import: `outside(group)` names the files to leave out of the current and the baseline
+    image (see names_outside)."""
     raw: list[RawFinding] = []
     for group in settings.groups:
         current_image, baseline_image = current, baseline
         if len(settings.groups) > 1:
-            others = outside(group)
-            current_image = without_files(current_image, others)
-            baseline_image = without_files(baseline_image, others)
+            current_others, baseline_others = outside(group)
+            current_image = without_files(current_image, current_others)
+            baseline_image = without_files(baseline_image, baseline_others)
         outcome = None
         if early is not None and baseline_image:
             outcome = early.finish(current_image, baseline_image)
@@ -82,29 +83,24 @@ def names_outside(
     baseline_names: frozenset[str],
     baseline_root_of: dict[str, int] | None,
     config: Config,
-    imports: Callable[[str], Iterable[str]],
-) -> tuple[str, ...]:
-    """The files of both sides that a module's buf run must ignore. buf compares module by
-    module, each under its own rules, over the module's files *and the files they import*
-    (from other modules too): so a module checks its own files (each side's file belongs to the
-    module of its own root) and, on either side, everything they import."""
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The files of the current and of the baseline image that a module's buf run leaves out:
+    those of the other modules. buf compares module by module, each under its own rules, and
+    each side's image of a module is the module's files and what they import *on that side*
+    (from other modules too), so a file that only the baseline imports is deleted as far as the
+    module is concerned. `without_files` keeps, in each image, what the kept files import; here
+    each side's file belongs to the module of its own root."""
     mine = {config.proto_roots[i] for i in roots}
-    inside = {c.name for c in contracts if c.root in mine}
-    outside = {c.name for c in contracts if c.root not in mine}
+    current_other = frozenset(c.name for c in contracts if c.root not in mine)
     if baseline_root_of is not None:
-        inside |= {n for n, i in baseline_root_of.items() if i in roots}
-        outside |= {n for n, i in baseline_root_of.items() if i not in roots}
-        stack = list(inside)
-        while stack:
-            for imported in imports(stack.pop()):
-                if imported not in inside:
-                    inside.add(imported)
-                    stack.append(imported)
-        return tuple(sorted(outside - inside))
-    # a snapshot has no roots: a file that is not in the current tree is owned by the root
-    # whose tree has its directory
-    for name in baseline_names - inside - outside:
+        baseline_other = frozenset(n for n, i in baseline_root_of.items() if i not in roots)
+        return current_other, baseline_other
+    # a snapshot has no roots: a file of the current tree belongs where it is now, any other to
+    # the root whose tree has its directory
+    owned = {c.name for c in contracts if c.root in mine}
+    others = set()
+    for name in baseline_names - owned:
         first = name.split("/")[0]
-        if not any((config.proto_roots[i] / first).exists() for i in roots):
-            outside.add(name)
-    return tuple(sorted(outside))
+        if name in current_other or not any((root / first).exists() for root in mine):
+            others.add(name)
+    return current_other, frozenset(others)

@@ -99,7 +99,9 @@ def compile_current_subset(config: Config, contracts: tuple[ContractFile, ...]) 
     return data
 
 
-def resolve_baseline(spec: str, config: Config) -> Side:
+def resolve_baseline(spec: str, config: Config, *, source_info: bool = False) -> Side:
+    """The compiled baseline `spec` names; `source_info`: with locations (see
+    bufconfig.needs_baseline_locations; a snapshot has them anyway)."""
     kind, value = kind_of(spec, config)
     if kind == "snapshot":
         return _snapshot(Path(value))
@@ -110,9 +112,14 @@ def resolve_baseline(spec: str, config: Config) -> Side:
         roots, exclude = baseline_layout(directory, config)
         label = f"directory {value}"
         return _compile_tree(
-            replace(config, exclude=exclude), roots, label, None, directory=directory
+            replace(config, exclude=exclude),
+            roots,
+            label,
+            None,
+            directory=directory,
+            source_info=source_info,
         )
-    return _git(value, config)
+    return _git(value, config, source_info)
 
 
 def kind_of(spec: str, config: Config) -> tuple[str, str]:
@@ -149,7 +156,7 @@ def _snapshot(path: Path) -> Side:
     return Side(f"snapshot {shown}", data, names)
 
 
-def _git(ref: str, config: Config) -> Side:
+def _git(ref: str, config: Config, source_info: bool) -> Side:
     """The baseline at a commit, read with the configuration as it was at that commit: a pull
     request that moves the proto root (and updates proto_roots) is compared against the old
     root, not against an empty tree."""
@@ -163,7 +170,9 @@ def _git(ref: str, config: Config) -> Side:
         roots, exclude = git_layout(repo, sha, config, tree)
         materialise(repo, sha, roots, tree)
         shown = {root: f"{ref}:" + ref_prefix(root.relative_to(tree).as_posix()) for root in roots}
-        return _compile_tree(replace(config, exclude=exclude), roots, label, sha, shown)
+        return _compile_tree(
+            replace(config, exclude=exclude), roots, label, sha, shown, source_info=source_info
+        )
 
 
 def _compile_tree(
@@ -174,6 +183,7 @@ def _compile_tree(
     shown_roots: dict[Path, str] | None = None,
     *,
     directory: Path | None = None,
+    source_info: bool = False,
 ) -> Side:
     """Compile the contracts below `roots` with the current config's exclude globs. Diagnostics
     of a materialised git tree are shown as `REF:path:line:col` instead of a temporary path."""
@@ -185,9 +195,11 @@ def _compile_tree(
     for contract in contracts:
         where = f"{shown[contract.root]}{contract.name}" if contract.root in shown else None
         check_utf8(where or contract.display, contract.path.read_bytes(), f"the baseline ({label})")
-    data = _compile_directory(contracts, existing, label, config.jobs, directory)
+    data = _compile_directory(contracts, existing, label, config.jobs, directory, source_info)
     if data is None:
-        data = compile_baseline(contracts, existing, label, config.jobs, shown_roots, directory)
+        data = compile_baseline(
+            contracts, existing, label, config.jobs, shown_roots, directory, source_info
+        )
     root_of = {c.name: roots.index(c.root) for c in contracts}
     return Side(label, data, frozenset(c.name for c in contracts), cache_key, root_of)
 
@@ -198,6 +210,7 @@ def _compile_directory(
     label: str,
     jobs: int,
     directory: Path | None,
+    source_info: bool,
 ) -> bytes | None:
     """A directory baseline's set, from the cache if it holds this very content (see dircache),
     else compiled and kept; None for the other kinds of baseline (compiled by the caller)."""
@@ -205,10 +218,10 @@ def _compile_directory(
         return None
     from protoforge.breaking import dircache
 
-    data = dircache.lookup(roots, contracts)
+    data = dircache.lookup(roots, contracts, source_info)
     if data is None:
-        data = compile_baseline(contracts, roots, label, jobs, None, directory)
-        dircache.store(roots, contracts, data)
+        data = compile_baseline(contracts, roots, label, jobs, None, directory, source_info)
+        dircache.store(roots, contracts, data, source_info)
     return data
 
 
@@ -245,6 +258,7 @@ def compile_baseline(
     jobs: int,
     shown_roots: dict[Path, str] | None = None,
     directory: Path | None = None,
+    source_info: bool = False,
 ) -> bytes:
     """Compile (some of) the baseline's contracts; errors name the baseline, and an import
     outside its roots gets gen's hint (`directory`, a baseline directory's project, is searched
@@ -252,7 +266,7 @@ def compile_baseline(
     from protoforge.breaking.inprocess import compile_descriptor_set
 
     try:
-        return compile_descriptor_set(contracts, roots, jobs, source_info=False)
+        return compile_descriptor_set(contracts, roots, jobs, source_info=source_info)
     except CompileError as exc:
         shown = shown_roots or {}
         rename = {c.display: f"{shown[c.root]}{c.name}" for c in contracts if c.root in shown}

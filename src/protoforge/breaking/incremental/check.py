@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from protoforge.breaking.buf import empty_image, run_breaking
+from protoforge.breaking.bufconfig import needs_baseline_locations
 from protoforge.breaking.errors import BaselineError
 from protoforge.breaking.findings import DIRECTIVE, Locator, Report
 from protoforge.breaking.git import git_shown_roots, materialise, resolve_git
@@ -115,7 +116,7 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
 
     try:
         baseline_files = compile_baseline_targets(
-            config, baseline, targets_baseline, repo, sha, value
+            config, baseline, targets_baseline, repo, sha, value, needs_baseline_locations(settings)
         )
     except CompileError:
         return None
@@ -160,17 +161,10 @@ def check(config: Config, against: str, settings: BufSettings) -> Report | None:
     current_bytes = serialize(current_full, targets, kept, stubbed)
     baseline_bytes = serialize(baseline_full, targets, kept, stubbed)
 
-    def outside(group: RuleGroup) -> frozenset[str]:
+    def outside(group: RuleGroup) -> tuple[frozenset[str], frozenset[str]]:
         root_of = {name: entry[0] for name, entry in baseline.contracts.items()}
-        return frozenset(
-            names_outside(
-                group.roots,
-                current_contracts,
-                frozenset(baseline.contracts),
-                root_of,
-                config,
-                lambda name: (*imports_of(name, scans_current), *imports_of(name, scans_baseline)),
-            )
+        return names_outside(
+            group.roots, current_contracts, frozenset(baseline.contracts), root_of, config
         )
 
     locator = Locator(config, current_contracts, current_bytes)
@@ -185,6 +179,7 @@ def compile_baseline_targets(
     repo: Path | None,
     sha: str,
     ref: str,
+    source_info: bool = False,
 ) -> dict[str, FileDescriptorProto]:
     from protoforge.breaking.descriptors import load_set
 
@@ -195,7 +190,11 @@ def compile_baseline_targets(
 
     if repo is None:  # a directory
         image = compile_baseline(
-            contracts(baseline.roots), baseline.roots, baseline.label, config.jobs
+            contracts(baseline.roots),
+            baseline.roots,
+            baseline.label,
+            config.jobs,
+            source_info=source_info,
         )
         return {f.name: f for f in load_set(image).file} if image else {}
 
@@ -203,7 +202,7 @@ def compile_baseline_targets(
 
     from protoforge.breaking import basecache
 
-    cache_key = basecache.key(config, repo, sha)
+    cache_key = basecache.key(config, repo, sha, source_info)
     cached = basecache.load(config, cache_key)
     hit = closure(targets, cached)
     if hit is not None:
@@ -213,7 +212,9 @@ def compile_baseline_targets(
         roots = tuple(tree / root.relative_to(repo) for root in config.proto_roots)
         materialise(repo, sha, roots, tree)
         shown = git_shown_roots(ref, repo, roots, config)
-        image = compile_baseline(contracts(roots), roots, baseline.label, config.jobs, shown)
+        image = compile_baseline(
+            contracts(roots), roots, baseline.label, config.jobs, shown, source_info=source_info
+        )
     files = {f.name: f for f in load_set(image).file} if image else {}
     basecache.store(config, cache_key, cached, files.values())
     return files
