@@ -221,6 +221,44 @@ HAND_WRITTEN += [
 ]
 
 
+# buf.yaml excludes `legacy` of one module; the other module's `legacy/` is still checked
+KEEP = 'syntax = "proto3";\npackage keep.v1;\nmessage K { string id = 1; int32 n = 2; }\n'
+KEEP_EDITED = KEEP.replace(" int32 n = 2;", "")
+OLD = LEDGER.replace("acme.ledger.v1", "old.v1")
+V2_EXCLUDES = (
+    "version: v2\nmodules:\n  - path: proto\n    excludes: [proto/legacy]\n  - path: more\n"
+)
+for name, layout in (
+    (
+        "v1 workspace",
+        {
+            "buf.work.yaml": WORKSPACE,
+            "proto/buf.yaml": "version: v1\nbuild:\n  excludes: [legacy]\n",
+        },
+    ),
+    ("v2 modules", {"buf.yaml": V2_EXCLUDES}),
+):
+    HAND_WRITTEN.append(
+        Pair(
+            f"{name}: one module's excluded directory is not another's",
+            {
+                **layout,
+                "protoforge.toml": WORKSPACE_TOML,
+                "proto/acme/o.proto": ORDER,
+                "proto/legacy/old.proto": OLD,
+                "more/legacy/k.proto": KEEP,
+            },
+            {
+                **layout,
+                "protoforge.toml": WORKSPACE_TOML,
+                "proto/acme/o.proto": ORDER,
+                "proto/legacy/old.proto": OLD.replace("int64 cents", "string cents"),
+                "more/legacy/k.proto": KEEP_EDITED,
+            },
+        )
+    )
+
+
 @pytest.mark.parametrize("pair", HAND_WRITTEN, ids=lambda p: p.name)
 def test_hand_written_pairs_agree_with_buf(pair: Pair, tmp_path: Path) -> None:
     compare_with_buf(pair, tmp_path, git_too=True, diff_too=True)

@@ -192,16 +192,24 @@ def module_dirs(document: Document, base: Path) -> list[tuple[Path, tuple[Path, 
     return result
 
 
-def exclude_globs(document: Document, base: Path, roots: tuple[Path, ...]) -> tuple[str, ...]:
-    """buf.yaml's excluded directories as import-path globs below `roots`."""
+def exclude_globs(
+    document: Document, base: Path, roots: tuple[Path, ...], indexes: tuple[int, ...] | None = None
+) -> tuple[str, ...]:
+    """buf.yaml's excluded directories as exclude patterns of the proto roots they lie in
+    (`roots[i]` for i in `indexes`, all by default): each matches its own root's import paths
+    only (`discover.root_pattern`)."""
+    from protoforge.source.discover import root_pattern
+
     globs: list[str] = []
     for _, excluded in module_dirs(document, base):
         for directory in excluded:
-            for root in roots:
+            for index in range(len(roots)) if indexes is None else indexes:
+                root = roots[index]
                 if directory == root or root.is_relative_to(directory):
-                    globs.append("*")
+                    globs.append(root_pattern(index, "*"))
                 elif directory.is_relative_to(root):
-                    globs.append(directory.relative_to(root).as_posix() + "/*")
+                    glob = directory.relative_to(root).as_posix() + "/*"
+                    globs.append(root_pattern(index, glob))
     return tuple(dict.fromkeys(globs))
 
 
@@ -258,7 +266,7 @@ def _settings(path: Path, config: Config, roots: tuple[int, ...]) -> BufSettings
     version = data["version"]
     shown = display_path(path)
     base = path.parent
-    exclude = exclude_globs(document, base, tuple(config.proto_roots[i] for i in roots))
+    exclude = exclude_globs(document, base, config.proto_roots, roots)
     if version == "v2":
         top = _breaking(document, ("breaking",), shown, [base], config, version)
         modules = data.get("modules") or []

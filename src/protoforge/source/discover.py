@@ -11,6 +11,38 @@ from protoforge.config import Config
 from protoforge.errors import ConfigError, Diagnostic
 from protoforge.paths import display_path
 
+# An exclude pattern that applies to the contracts of one proto root only: "\0<index>\0<glob>",
+# the index into `Config.proto_roots`. buf.yaml's excluded directories become these
+# (bufconfig.exclude_globs): a directory glob such as `legacy/*` would otherwise also leave out
+# another root's `legacy/` files, which buf checks. A user's pattern never holds a NUL (no file
+# name does).
+_SCOPE = "\0"
+
+
+def root_pattern(index: int, glob: str) -> str:
+    """An exclude pattern for the contracts below `Config.proto_roots[index]` only."""
+    return f"{_SCOPE}{index}{_SCOPE}{glob}"
+
+
+def is_excluded(name: str, root_index: int, patterns: tuple[str, ...]) -> bool:
+    """Whether the contract `name` (an import path) of proto root `root_index` is excluded."""
+    for pattern in patterns:
+        if pattern.startswith(_SCOPE):
+            _, index, pattern = pattern.split(_SCOPE, 2)
+            if int(index) != root_index:
+                continue
+        if fnmatch.fnmatchcase(name, pattern):
+            return True
+    return False
+
+
+def shown_pattern(pattern: str) -> str:
+    """An exclude pattern as a message shows it."""
+    if pattern.startswith(_SCOPE):
+        _, index, glob = pattern.split(_SCOPE, 2)
+        return f"{glob!r} (buf.yaml, proto root {int(index) + 1})"
+    return repr(pattern)
+
 
 @dataclass(frozen=True, order=True)
 class ContractFile:
@@ -35,9 +67,9 @@ def discover(config: Config) -> tuple[ContractFile, ...]:
     a Python module is a question for gen alone (naming.check_importable), never for the
     breaking checks, snapshots or diffs."""
     found: dict[str, ContractFile] = {}
-    for root in config.proto_roots:
+    for index, root in enumerate(config.proto_roots):
         for name, path in _proto_files(root):
-            if any(fnmatch.fnmatchcase(name, pattern) for pattern in config.exclude):
+            if is_excluded(name, index, config.exclude):
                 continue
             if name in found:
                 other = found[name]
@@ -61,9 +93,9 @@ def excluded(config: Config) -> tuple[Path, ...]:
         return ()
     return tuple(
         path
-        for root in config.proto_roots
+        for index, root in enumerate(config.proto_roots)
         for name, path in _proto_files(root)
-        if any(fnmatch.fnmatchcase(name, pattern) for pattern in config.exclude)
+        if is_excluded(name, index, config.exclude)
     )
 
 
@@ -76,7 +108,7 @@ def nothing_found(config: Config) -> ConfigError:
     total = sum(len(_proto_files(root)) for root in config.proto_roots)
     where = display_path(config.config_path) if config.config_path else "protoforge"
     if total:
-        patterns = ", ".join(repr(pattern) for pattern in config.exclude)
+        patterns = ", ".join(shown_pattern(pattern) for pattern in config.exclude)
         message = f"exclude ({patterns}) removes all {total} contract(s) found under {roots}"
         hint = "narrow the `exclude` patterns (they match import paths, e.g. 'internal/*')"
     else:

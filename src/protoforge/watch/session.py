@@ -18,7 +18,6 @@ the run after the fix regenerates them too. Only `cli/` prints: a run returns wh
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ from protoforge.config import Config, load_config
 from protoforge.output import cache, incremental
 from protoforge.output.plan import Outcome
 from protoforge.pipeline import GenPlan, Inputs
+from protoforge.source.discover import is_excluded
 
 StateStamp = tuple[int, int, int] | None  # the cache state file's size, mtime and inode
 
@@ -143,11 +143,11 @@ class Session:
     def _classify_contract(self, config: Config, path: str, changes: Changes) -> None:
         if not path.endswith(".proto"):
             return  # an editor's backup or swap file, a directory
-        root = next((root for root in config.proto_roots if _below(path, root)), None)
-        if root is None:
+        index = next((i for i, root in enumerate(config.proto_roots) if _below(path, root)), None)
+        if index is None:
             return
-        name = Path(path).relative_to(root).as_posix()
-        if any(fnmatch.fnmatchcase(name, pattern) for pattern in config.exclude):
+        name = Path(path).relative_to(config.proto_roots[index]).as_posix()
+        if is_excluded(name, index, config.exclude):
             return
         changes.contracts.add(name)
         memory = self._memory

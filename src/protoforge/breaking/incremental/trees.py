@@ -10,7 +10,7 @@ from pathlib import Path
 from protoforge.breaking.git import git_layout, git_listing, read_blobs
 from protoforge.breaking.incremental.scan import Scan, blob_id
 from protoforge.config import Config
-from protoforge.source.discover import ContractFile
+from protoforge.source.discover import ContractFile, is_excluded
 
 
 @dataclass
@@ -66,15 +66,13 @@ def same_layout_at(repo: Path, sha: str, config: Config) -> bool:
 
 
 def git_tree(config: Config, repo: Path, sha: str, label: str) -> Tree | None:
-    import fnmatch
-
     listing = git_listing(repo, sha, config.proto_roots)
     contracts: dict[str, tuple[int, str]] = {}
     others: dict[str, str] = {}
     for index, path, blob in listing:
         rel = config.proto_roots[index].relative_to(repo).as_posix()
         name = path if rel == "." else path.removeprefix(rel + "/")
-        if any(fnmatch.fnmatchcase(name, pattern) for pattern in config.exclude):
+        if is_excluded(name, index, config.exclude):
             others.setdefault(name, blob)
             continue
         if name in contracts:
