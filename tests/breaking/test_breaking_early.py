@@ -276,8 +276,9 @@ def test_work_given_to_an_early_buf_runs_once_it_has_its_inputs(tmp_path: Path) 
 def test_a_check_with_an_empty_cache_fills_it(tmp_path: Path) -> None:
     """The console route holds its cache writes back until buf compares: they are still made
     (the parsed config and the compiled baseline), on a run with findings and on one without."""
-    # a dotted key: outside the TOML that config/toml_subset reads, so tomllib parses it
-    toml = TOML + "client.timeout = 2.5\n"
+    # a float with an exponent: outside the TOML that config/toml_subset reads, so tomllib
+    # parses it
+    toml = TOML + "client.timeout = 25e-1\n"
     files = {"protoforge.toml": toml, "proto/acme/v1/o.proto": AFTER}
     project = write_tree(tmp_path / "project", files)
     for name, text, code in (("breaking", BEFORE, 1), ("same", AFTER, 0)):

@@ -56,10 +56,11 @@ def _has_tool_table(pyproject: Path) -> bool:
 def parse_toml(path: Path, text: str) -> dict[str, Any]:
     """`text` (the file at `path`) parsed. A short command (check-breaking on a small tree)
     would otherwise spend ~15 ms importing tomllib (typing, datetime, and regular expressions
-    compiled at import) for a file of a few lines, so tomllib is the last resort: the simple
-    TOML most configs are is read by toml_subset (tomllib's answer, without its import); other
-    files are remembered in the user's cache directory (cachedir) with the text they came from
-    (an entry is used only if its text is exactly `text`; one that cannot be read is a miss).
+    compiled at import) for a file of a few lines, so tomllib is the last resort: the TOML most
+    protoforge.toml and pyproject.toml files are made of is read by toml_subset (tomllib's
+    answer, without its import); other files are remembered in the user's cache directory
+    (cachedir) with the text they came from (an entry is used only if its text is exactly
+    `text`; one that cannot be read is a miss).
     Raises tomllib.TOMLDecodeError (a ValueError), or ValueError for TOML nested too deeply."""
     from protoforge.config.toml_subset import loads_simple
 
