@@ -137,6 +137,11 @@ def buf_keys(current: Path, previous: Path) -> tuple[int, set[Key]]:
         text=True,
         check=False,
     )
+    if "resultRules was empty" in done.stderr:
+        # buf's own bug on a config whose rules all fall away (a deprecated ID whose
+        # replacement is excepted): not a pair buf can compare (protoforge exits 2 with buf's
+        # message)
+        pytest.skip("buf fails on this configuration: no rules left")
     keys: set[Key] = set()
     for line in done.stdout.splitlines():
         if line.startswith("{"):

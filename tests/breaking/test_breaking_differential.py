@@ -259,6 +259,37 @@ for name, layout in (
     )
 
 
+# module `more` imports a file of module `proto` on the baseline side only: for `more`, that
+# file is deleted, whatever the rules (buf compares module by module)
+IMPORTING = (
+    'syntax = "proto3";\npackage acme.ledger.v1;\nimport "a/o.proto";\n'
+    "message Entry { string id = 1; acme.orders.v1.Order order = 2; }\n"
+)
+NOT_IMPORTING = 'syntax = "proto3";\npackage acme.ledger.v1;\nmessage Entry { string id = 1; }\n'
+V2_TWO = "version: v2\nmodules:\n  - path: proto\n  - path: more\n"
+for name, layout in (
+    ("v2 modules with the same rules", {"buf.yaml": V2_TWO}),
+    ("v1 workspace without a buf.yaml", {"buf.work.yaml": WORKSPACE}),
+):
+    HAND_WRITTEN.append(
+        Pair(
+            f"{name}: a file only the baseline imported from another module",
+            {
+                **layout,
+                "protoforge.toml": WORKSPACE_TOML,
+                "proto/a/o.proto": ORDER,
+                "more/b/l.proto": IMPORTING,
+            },
+            {
+                **layout,
+                "protoforge.toml": WORKSPACE_TOML,
+                "proto/a/o.proto": ORDER,
+                "more/b/l.proto": NOT_IMPORTING,
+            },
+        )
+    )
+
+
 @pytest.mark.parametrize("pair", HAND_WRITTEN, ids=lambda p: p.name)
 def test_hand_written_pairs_agree_with_buf(pair: Pair, tmp_path: Path) -> None:
     compare_with_buf(pair, tmp_path, git_too=True, diff_too=True)

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from breaking_support import git, git_project, isolated_cache  # noqa: F401
-from conftest import run_cli
+from breaking_support import FAST_PATH_ALWAYS, git, git_project, isolated_cache  # noqa: F401
+from conftest import run_cli, run_python
 
 from protoforge.breaking import basecache, check_breaking
 from protoforge.breaking import full as full_check
@@ -342,16 +342,28 @@ def test_excluded_file_change_falls_back(tmp_path: Path, monkeypatch: pytest.Mon
     assert fastpath.check(config, "main", load_buf_settings(config)) is None
 
 
-def test_the_cache_is_not_in_the_project(tmp_path: Path, isolated_cache: Path) -> None:  # noqa: F811
-    """check-breaking leaves nothing in the project: the baseline cache is in the user's cache
-    directory (here PROTOFORGE_CACHE_DIR)."""
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast path", "full"])
+def test_the_cache_is_not_in_the_project(tmp_path: Path, fast_path: bool) -> None:
+    """check-breaking leaves nothing in the project: the fast path keeps a git baseline's
+    compiled files in the user's cache directory (here PROTOFORGE_CACHE_DIR, this test's own),
+    and the full check of a git baseline keeps none."""
     base = git_project(
         tmp_path / "project",
         {"a/v1/a.proto": 'syntax = "proto3";\npackage a.v1;\nmessage A { string x = 1; }\n'},
     )
     (base / "proto/a/v1/a.proto").write_text('syntax = "proto3";\npackage a.v1;\nmessage A {}\n')
     before = set(base.iterdir())
-    result = run_cli("check-breaking", "--against", "main", cwd=base)
+    cache = tmp_path / "cache"
+    args = ("check-breaking", "--against", "main")
+    env = {"PROTOFORGE_CACHE_DIR": str(cache)}
+    result = (
+        run_python(("-c", FAST_PATH_ALWAYS), *args, cwd=base, env=env)
+        if fast_path
+        else run_cli(*args, cwd=base, env=env)
+    )
     assert result.code == 1, result.output
     assert set(base.iterdir()) == before
-    assert list((isolated_cache / "breaking-baselines").glob("*.binpb"))
+    if fast_path:
+        assert list((cache / "breaking-baselines").glob("*.binpb"))
+    else:  # a git baseline's files are compiled anew (no cache); nothing else was written
+        assert not cache.exists() or not list(cache.rglob("*.binpb"))

@@ -66,7 +66,11 @@ class BreakingConfig(Record):
 
 
 class RuleGroup(Record):
-    """The proto roots (indices into `Config.proto_roots`) that share one breaking config."""
+    """The proto roots (indices into `Config.proto_roots`) of one module, and its breaking
+    config. buf compares a workspace module by module, each module's images holding its own
+    files and what they import on that side; so a file that only the baseline's files imported
+    from another module is deleted for that module, whatever the rules. Two modules are two
+    groups even with the same config."""
 
     config: BreakingConfig
     roots: tuple[int, ...]
@@ -231,32 +235,41 @@ def needs_baseline_locations(settings: BufSettings) -> bool:
 def load_buf_settings(config: Config) -> BufSettings:
     path = find_buf_yaml(config)
     all_roots = tuple(range(len(config.proto_roots)))
+    if len(all_roots) > 1 and (
+        path.parent.resolve() in config.proto_roots if path else _workspace_file(config)
+    ):
+        return _per_root_settings(config)
     if path is None:
         return BufSettings(None, (RuleGroup(BreakingConfig(), all_roots),))
-    if len(all_roots) > 1 and path.parent.resolve() in config.proto_roots:
-        return _per_root_settings(config)
     return _settings(path, config, all_roots)
+
+
+def _workspace_file(config: Config) -> bool:
+    """Whether the project is a v1 workspace (a buf.work.yaml next to its config or in its
+    directory): its directories are modules, with or without a buf.yaml each."""
+    candidates = [config.config_path.parent] if config.config_path else []
+    candidates.append(config.project_dir)
+    return any((d / n).is_file() for d in candidates for n in ("buf.work.yaml", "buf.work.yml"))
 
 
 def _per_root_settings(config: Config) -> BufSettings:
     """Several proto roots, no buf.yaml above them and one in a root: each root is a module of
     its own, as buf.work.yaml's directories are in a v1 workspace, checked with its own buf.yaml
-    (rules, ignores, excludes), or with buf's defaults where it has none."""
-    grouped: dict[BreakingConfig, list[int]] = {}
+    (rules, ignores, excludes), or with buf's defaults where it has none. One group per root,
+    even where two have the same rules: buf compares module by module (see RuleGroup)."""
+    groups: list[RuleGroup] = []
     exclude: list[str] = []
     source: Path | None = None
     for index, root in enumerate(config.proto_roots):
         path = next((root / n for n in BUF_YAML_NAMES if (root / n).is_file()), None)
         if path is None:
-            grouped.setdefault(BreakingConfig(), []).append(index)
+            groups.append(RuleGroup(BreakingConfig(), (index,)))
             continue
         source = source or path
         settings = _settings(path, config, (index,))
-        for group in settings.groups:
-            grouped.setdefault(group.config, []).extend(group.roots)
+        groups += settings.groups
         exclude += (glob for glob in settings.exclude if glob not in exclude)
-    groups = tuple(RuleGroup(cfg, tuple(sorted(roots))) for cfg, roots in grouped.items())
-    return BufSettings(source, groups, tuple(exclude))
+    return BufSettings(source, tuple(groups), tuple(exclude))
 
 
 def _settings(path: Path, config: Config, roots: tuple[int, ...]) -> BufSettings:
@@ -272,27 +285,36 @@ def _settings(path: Path, config: Config, roots: tuple[int, ...]) -> BufSettings
         modules = data.get("modules") or []
         if not isinstance(modules, list):
             raise _error(shown, document.line("modules"), "modules must be a list")
-        per_root: dict[int, BreakingConfig] = {}
+        # one group per module (buf compares module by module, see RuleGroup), under the
+        # module's own breaking section if it has one; roots in no module under the top one
+        groups: list[RuleGroup] = []
+        placed: set[int] = set()
         for number, module in enumerate(modules):
             if not isinstance(module, dict):
                 raise _error(
                     shown, document.line("modules", number), "each module must be a mapping"
                 )
-            if module.get("breaking") is None:
-                continue
+            section = top
+            if module.get("breaking") is not None:
+                at = ("modules", number, "breaking")
+                section = _breaking(document, at, shown, [base], config, version)
             module_dir = (base / str(module.get("path", "."))).resolve()
-            section = _breaking(
-                document, ("modules", number, "breaking"), shown, [base], config, version
+            inside = tuple(
+                index
+                for index in roots
+                if index not in placed
+                and (
+                    config.proto_roots[index] == module_dir
+                    or config.proto_roots[index].is_relative_to(module_dir)
+                )
             )
-            for index in roots:
-                root = config.proto_roots[index]
-                if root == module_dir or root.is_relative_to(module_dir):
-                    per_root[index] = section
-        grouped: dict[BreakingConfig, list[int]] = {}
-        for index in roots:
-            grouped.setdefault(per_root.get(index, top), []).append(index)
-        groups = tuple(RuleGroup(cfg, tuple(indexes)) for cfg, indexes in grouped.items())
-        return BufSettings(path, groups, exclude)
+            if inside:
+                groups.append(RuleGroup(section, inside))
+                placed.update(inside)
+        rest = tuple(index for index in roots if index not in placed)
+        if rest or not groups:
+            groups.append(RuleGroup(top, rest))
+        return BufSettings(path, tuple(groups), exclude)
     bases = [directory for directory, _ in module_dirs(document, base)]
     section = _breaking(document, ("breaking",), shown, bases, config, version)
     return BufSettings(path, (RuleGroup(section, roots),), exclude)
