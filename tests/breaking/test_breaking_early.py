@@ -86,24 +86,55 @@ def test_a_buf_that_cannot_read_its_files_is_replaced_by_an_ordinary_run(tmp_pat
     misdirected = EarlyBuf(BufProcess(command, env=None), str(directory), small=True)
     misdirected.configure(BreakingConfig())
     settings = BufSettings(None, (RuleGroup(BreakingConfig(), (0,)),))
-    found = run_groups(settings, current, baseline, lambda group: frozenset(), misdirected)
+    found = run_groups(
+        settings, current, baseline, lambda group: (frozenset(), frozenset()), (misdirected,)
+    )
     assert found == run_breaking(current, baseline, BreakingConfig())
     assert found and misdirected.process.returncode not in (0, 100)
     assert not directory.exists()
 
 
-def test_an_unused_early_buf_is_stopped_and_its_directory_removed() -> None:
+def test_one_early_buf_per_module_and_unused_ones_are_stopped() -> None:
+    """Small images: a buf per rule group (module), the one started earliest for the first,
+    each configured for its group; a buf that never gets its inputs is stopped and its
+    directory removed."""
     from protoforge.breaking.buf import start_buf
 
     early = EarlyBuf.launch(small=True)
     assert early is not None
-    two_groups = BufSettings(
-        None, (RuleGroup(BreakingConfig(), (0,)), RuleGroup(BreakingConfig(use=("WIRE",)), (1,)))
-    )
-    assert start_buf(two_groups, small=True, started=early) is None
-    assert early.process.returncode is not None
-    assert not os.path.exists(early.directory)
-    early.cancel()  # idempotent
+    groups = (RuleGroup(BreakingConfig(), (0,)), RuleGroup(BreakingConfig(use=("WIRE",)), (1,)))
+    bufs = start_buf(BufSettings(None, groups), small=True, started=early)
+    assert len(bufs) == 2 and bufs[0] is early
+    assert [buf.config for buf in bufs] == [group.config for group in groups]
+    for buf in bufs:
+        buf.cancel()
+        assert buf.process.returncode is not None
+        assert not os.path.exists(buf.directory)
+        buf.cancel()  # idempotent
+    # large images: the first group only (several bufs would each hold one in memory)
+    large = start_buf(BufSettings(None, groups), small=False)
+    try:
+        assert len(large) == 1 and not large[0].small
+    finally:
+        for buf in large:
+            buf.cancel()
+
+
+def test_several_early_bufs_find_what_ordinary_runs_find(tmp_path: Path) -> None:
+    """One buf per module, all given their inputs before any is waited for: each group's
+    findings are those of an ordinary run with its configuration."""
+    from protoforge.breaking.buf import run_breaking, start_buf
+    from protoforge.breaking.report import run_groups
+
+    current, baseline = _images(tmp_path)
+    configs = (BreakingConfig(), BreakingConfig(use=("WIRE",), version="v2"))
+    settings = BufSettings(None, tuple(RuleGroup(c, (i,)) for i, c in enumerate(configs)))
+    bufs = start_buf(settings, small=True)
+    assert len(bufs) == 2
+    found = run_groups(settings, current, baseline, lambda group: (frozenset(), frozenset()), bufs)
+    expected = [f for c in configs for f in run_breaking(current, baseline, c)]
+    assert found == expected
+    assert all(buf.closed for buf in bufs) and not any(os.path.exists(b.directory) for b in bufs)
 
 
 def test_an_early_buf_for_small_images_is_not_used_for_large_ones() -> None:
@@ -112,14 +143,13 @@ def test_an_early_buf_for_small_images_is_not_used_for_large_ones() -> None:
     early = EarlyBuf.launch(small=True)
     assert early is not None
     one_group = BufSettings(None, (RuleGroup(BreakingConfig(), (0,)),))
-    replacement = start_buf(one_group, small=False, started=early)
+    (replacement,) = start_buf(one_group, small=False, started=early)
     try:
-        assert replacement is not None and replacement is not early
+        assert replacement is not early
         assert not replacement.small
         assert early.process.returncode is not None and not os.path.exists(early.directory)
     finally:
-        if replacement is not None:
-            replacement.cancel()
+        replacement.cancel()
 
 
 @pytest.mark.parametrize(

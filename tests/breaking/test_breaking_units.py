@@ -177,3 +177,38 @@ def test_buf_config_text_is_what_json_writes(config: BreakingConfig) -> None:
     assert {k: tuple(v) for k, v in breaking.get("ignore_only", {}).items()} == dict(
         config.ignore_only
     )
+
+
+def test_without_files_keeps_the_other_files_and_what_they_import(tmp_path: Path) -> None:
+    """The image cut to a module's files (read on the wire): the dropped files are gone unless
+    a kept file imports them, and every kept file is byte for byte what protoc wrote."""
+    from google.protobuf import descriptor_pb2
+
+    from protoforge.breaking.buf import without_files
+    from protoforge.breaking.inprocess import compile_descriptor_set
+    from protoforge.source.discover import ContractFile
+
+    files = {
+        "a/a.proto": 'syntax = "proto3";\npackage a;\nimport "google/protobuf/timestamp.proto";\n'
+        "message A { google.protobuf.Timestamp at = 1; }\n",
+        "b/b.proto": 'syntax = "proto3";\npackage b;\nimport "a/a.proto";\n'
+        "message B { a.A a = 1; }\n",
+        "c/c.proto": 'syntax = "proto3";\npackage c;\nmessage C {}\n',
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    contracts = [ContractFile(name, tmp_path) for name in files]
+    image = compile_descriptor_set(contracts, [tmp_path], source_info=True)
+    whole = {f.name: f for f in descriptor_pb2.FileDescriptorSet.FromString(image).file}
+
+    def names(data: bytes) -> list[str]:
+        return [f.name for f in descriptor_pb2.FileDescriptorSet.FromString(data).file]
+
+    cut = without_files(image, frozenset({"a/a.proto", "c/c.proto"}))
+    assert names(cut) == [n for n in whole if n != "c/c.proto"]  # b imports a (and a, timestamp)
+    for kept in descriptor_pb2.FileDescriptorSet.FromString(cut).file:
+        assert kept == whole[kept.name]
+    only_c = without_files(image, frozenset({"a/a.proto", "b/b.proto"}))
+    assert names(only_c) == [n for n in whole if n not in ("a/a.proto", "b/b.proto")]
+    assert without_files(image, frozenset()) == image

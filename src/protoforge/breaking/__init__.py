@@ -37,7 +37,7 @@ def check_breaking(
     every contract on both sides. `started_buf`: a `buf breaking` the caller launched before
     loading the configuration (`EarlyBuf.launch`, see `early`); it is used when it suits the
     check and stopped either way."""
-    early = started_buf
+    early: tuple[EarlyBuf, ...] = (started_buf,) if started_buf is not None else ()
     try:
         from protoforge.breaking.buf import start_buf
         from protoforge.breaking.bufconfig import load_buf_settings, with_buf_excludes
@@ -50,11 +50,11 @@ def check_breaking(
         small = len(contracts) <= FULL_CHECK_UP_TO
         if full or small:
             # buf's start-up overlaps everything from here on, imports included (see EarlyBuf)
-            early = start_buf(settings, small=small, started=early)
+            early = start_buf(settings, small=small, started=started_buf)
         else:
-            if early is not None:
-                early.cancel()
-                early = None
+            for buf in early:
+                buf.cancel()
+            early = ()
             from protoforge.breaking.incremental.check import check
 
             report = check(config, against, settings)
@@ -62,10 +62,10 @@ def check_breaking(
                 return report
         from protoforge.breaking import full as full_check
 
-        return full_check.check(config, against, settings, early, contracts)
+        return full_check.check(config, against, settings, early or None, contracts)
     finally:
-        if early is not None:
-            early.cancel()
+        for buf in early:
+            buf.cancel()
 
 
 def snapshot(config: Config) -> bytes:

@@ -100,21 +100,25 @@ def buf_result(code: int, stdout: bytes, stderr: bytes, version: str) -> list[Ra
 
 def start_buf(
     settings: BufSettings, *, small: bool = False, started: EarlyBuf | None = None
-) -> EarlyBuf | None:
-    """buf, started before the images exist (see EarlyBuf), configured for `settings`; None with
-    several rule groups (one buf run each, over images cut to the group's files). `small`: the
-    images will be small (a small tree, see BUF_GC). `started`: a buf the caller launched even
-    earlier; used if it suits (one group, and started for small images only if they are), else
-    stopped."""
-    if started is not None and (len(settings.groups) != 1 or started.small != small):
+) -> tuple[EarlyBuf, ...]:
+    """buf, started before the images exist (see EarlyBuf): one per rule group (a module: one
+    buf run each, over images cut to the module's files), each configured for its group; fewer
+    (none) where one cannot be started so, and for large images only the first (several bufs
+    over large images at once would each hold one in memory). The groups without one run buf
+    the ordinary way. `small`: the images will be small (a small tree, see BUF_GC). `started`:
+    a buf the caller launched even earlier, for the first group if it suits (started for small
+    images only if they are), else stopped."""
+    if started is not None and (not settings.groups or started.small != small):
         started.cancel()
         started = None
-    if len(settings.groups) != 1:
-        return None
-    early = started or EarlyBuf.launch(small=small)
-    if early is not None:
-        early.configure(settings.groups[0].config)
-    return early
+    bufs: list[EarlyBuf] = []
+    for group in settings.groups[: len(settings.groups) if small else 1]:
+        early = started if started is not None and not bufs else EarlyBuf.launch(small=small)
+        if early is None:
+            break
+        early.configure(group.config)
+        bufs.append(early)
+    return tuple(bufs)
 
 
 def _parse(stdout: str) -> list[RawFinding]:
@@ -148,20 +152,36 @@ def without_files(image: bytes, drop: frozenset[str]) -> bytes:
     would still leave their package-level deletions visible)."""
     if not image or not drop:
         return image
-    from google.protobuf import descriptor_pb2
+    # Read on the wire (protoforge.wire), not with the protobuf runtime: its import is a
+    # tenth of a small check, which with several modules runs before buf has its inputs. Each
+    # kept file's bytes are copied as they are, in their order.
+    from protoforge.wire import LENGTH_DELIMITED, fields, length_delimited
 
-    files = descriptor_pb2.FileDescriptorSet.FromString(image)
-    by_name = {f.name: f for f in files.file}
-    keep = {name for name in by_name if name not in drop}
+    entries: list[tuple[str, tuple[str, ...], int, int]] = []  # name, imports, span in image
+    for number, wire_type, at in fields(image):
+        if number != 1 or wire_type != LENGTH_DELIMITED:  # FileDescriptorSet.file
+            continue
+        start, end = length_delimited(image, at)
+        name, imports = "", []
+        for field, kind, value in fields(image, start, end):
+            if kind == LENGTH_DELIMITED and field in (1, 3):  # name, dependency
+                low, high = length_delimited(image, value)
+                text = image[low:high].decode()
+                if field == 1:
+                    name = text
+                else:
+                    imports.append(text)
+        # the entry's bytes: its tag (0x0a, one byte: field 1, length-delimited), length, value
+        entries.append((name, tuple(imports), at - 1, end))
+    imports_of = {name: imports for name, imports, _, _ in entries}
+    keep = {name for name in imports_of if name not in drop}
     stack = list(keep)
     while stack:
-        for dependency in by_name[stack.pop()].dependency:
-            if dependency in by_name and dependency not in keep:
+        for dependency in imports_of[stack.pop()]:
+            if dependency in imports_of and dependency not in keep:
                 keep.add(dependency)
                 stack.append(dependency)
-    result = descriptor_pb2.FileDescriptorSet()
-    result.file.extend(f for f in files.file if f.name in keep)
-    return result.SerializeToString()
+    return b"".join(image[low:high] for name, _, low, high in entries if name in keep)
 
 
 @functools.cache

@@ -97,7 +97,8 @@ class EarlyBuf:
         self.directory = directory
         self.small = small  # started with BUF_GC: only for small images
         self.config: BreakingConfig | None = None
-        self.done = False
+        self.done = False  # its inputs were handed over (or it was stopped)
+        self.closed = False  # it has exited and its directory is removed
         self._meanwhile: list[Callable[[], object]] = []
 
     @property
@@ -148,26 +149,39 @@ class EarlyBuf:
         """Hand buf its inputs and wait: buf's (exit code, stdout, stderr), for `buf.buf_result`
         as for an ordinary run; None if buf could not read its files (see the module doc: the
         caller runs buf the ordinary way) or was not configured. buf is stopped either way."""
+        return self.collect() if self.hand_over(current, baseline) else None
+
+    def hand_over(self, current: bytes, baseline: bytes) -> bool:
+        """`finish`'s first half: give buf its configuration and images and return at once (so
+        that several bufs, one per module, compare at the same time); False, with buf stopped,
+        if it was not configured or its files cannot be written. `collect` then waits for it
+        (`cancel` stops it if that never comes)."""
         if self.done or self.config is None:
             self.cancel()
-            return None
+            return False
         try:
             _write(self.config_path, self.config.to_buf_json().encode())
             _write(self.baseline_path, baseline)
         except OSError:
             self.cancel()
-            return None
+            return False
         self.done = True
         try:
             _send(self.process, current or empty_image())
+        except BaseException:
+            self.cancel()
+            raise
+        return True
+
+    def collect(self) -> tuple[int, bytes, bytes] | None:
+        """`finish`'s second half, after `hand_over`: the `meanwhile` tasks, then buf's
+        outcome as `finish` gives it."""
+        try:
             for task in self._meanwhile:
                 task()
             stdout, stderr = self.process.communicate()
         finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.communicate()
-            _remove(self.directory)
+            self.cancel()  # buf has exited (or is stopped now); its directory goes
         code = self.process.returncode
         assert code is not None  # communicate() waited for buf
         # 100 is buf's "findings" (buf.BUF_FINDINGS_EXIT); any other failure that names this
@@ -178,10 +192,11 @@ class EarlyBuf:
 
     def cancel(self) -> None:
         """Stop buf if its configuration or images will not come (a side does not compile, the
-        tree is too large for this buf, several rule groups): idempotent."""
-        if self.done:
+        tree is too large for this buf), or if they came but nobody collects its outcome:
+        idempotent, and a no-op once buf has been collected."""
+        if self.closed:
             return
-        self.done = True
+        self.done = self.closed = True
         if self.process.poll() is None:
             self.process.kill()
         self.process.communicate()

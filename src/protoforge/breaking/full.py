@@ -27,12 +27,12 @@ def check(
     config: Config,
     against: str,
     settings: BufSettings,
-    early: EarlyBuf | None = None,
+    early: tuple[EarlyBuf, ...] | None = None,
     contracts: tuple[ContractFile, ...] | None = None,
 ) -> Report:
     """buf's findings between the baseline `against` and the current contracts, both compiled
-    in full. `early`: buf already started for these settings (`start_buf`), else it starts now
-    (its start-up overlaps the compiles); it is stopped if the images do not come.
+    in full. `early`: bufs already started for these settings (`start_buf`), else they start
+    now (their start-up overlaps the compiles); they are stopped if the images do not come.
     `contracts`: the current contracts if the caller has discovered them already."""
     if early is None:
         early = start_buf(settings)
@@ -45,8 +45,8 @@ def check(
 
         return compare(config, settings, current, contracts, baseline, early)
     finally:
-        if early is not None:
-            early.cancel()
+        for buf in early:
+            buf.cancel()
 
 
 def compare(
@@ -55,7 +55,7 @@ def compare(
     current: Side,
     contracts: tuple[ContractFile, ...],
     resolve: Callable[[], Side],
-    early: EarlyBuf | None = None,
+    early: tuple[EarlyBuf, ...] = (),
 ) -> Report:
     """buf's findings between two compiled sides (the baseline is resolved after the current
     side's suppression comments are validated)."""

@@ -31,22 +31,29 @@ def run_groups(
     current: bytes,
     baseline: bytes,
     outside: Callable[[RuleGroup], tuple[frozenset[str], frozenset[str]]],
-    early: EarlyBuf | None = None,
+    early: tuple[EarlyBuf, ...] = (),
 ) -> list[RawFinding]:
     """buf's findings between the two images, one buf run per rule group. With several groups
-    (modules with breaking sections of their own) each run sees only its group's files and what
-    they import: `outside(group)` names the files to leave out of the current and the baseline
-    image (see names_outside)."""
-    raw: list[RawFinding] = []
+    (modules) each run sees only its group's files and what they import: `outside(group)` names
+    the files to leave out of the current and the baseline image (see names_outside). `early`:
+    bufs started for the groups, in order (start_buf); all get their inputs before any is
+    waited for, so that they compare at the same time. A group without one, or whose buf
+    cannot use them, runs buf the ordinary way."""
+    images: list[tuple[RuleGroup, bytes, bytes]] = []
     for group in settings.groups:
         current_image, baseline_image = current, baseline
         if len(settings.groups) > 1:
             current_others, baseline_others = outside(group)
             current_image = without_files(current_image, current_others)
             baseline_image = without_files(baseline_image, baseline_others)
-        outcome = None
-        if early is not None and baseline_image:
-            outcome = early.finish(current_image, baseline_image)
+        images.append((group, current_image, baseline_image))
+    handed: list[bool] = []
+    for index, (_, current_image, baseline_image) in enumerate(images):
+        usable = index < len(early) and bool(baseline_image)
+        handed.append(usable and early[index].hand_over(current_image, baseline_image))
+    raw: list[RawFinding] = []
+    for index, (group, current_image, baseline_image) in enumerate(images):
+        outcome = early[index].collect() if handed[index] else None
         if outcome is not None:
             raw += buf_result(*outcome, group.config.version)
         else:  # no early buf, or it could not be used; no baseline: nothing can break
