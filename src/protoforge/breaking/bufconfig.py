@@ -133,13 +133,21 @@ def _json_string(text: str) -> str:
 def find_buf_yaml(config: Config) -> Path | None:
     """buf.yaml next to the protoforge config (the project dir), else in a proto root (the usual
     place of a v1 module's buf.yaml)."""
-    candidates = [config.config_path.parent] if config.config_path else []
-    candidates += [config.project_dir, *config.proto_roots]
-    for directory in candidates:
+    return first_buf_yaml(*_project_dirs(config), *config.proto_roots)
+
+
+def first_buf_yaml(*directories: Path) -> Path | None:
+    """The first buf.yaml (or buf.yml) in `directories`, in their order."""
+    for directory in directories:
         for name in BUF_YAML_NAMES:
             if (directory / name).is_file():
                 return directory / name
     return None
+
+
+def _project_dirs(config: Config) -> list[Path]:
+    """Where a project-level buf file is: next to the protoforge config, in the project dir."""
+    return [*([config.config_path.parent] if config.config_path else []), config.project_dir]
 
 
 def read_buf_yaml(path: Path) -> Document:
@@ -247,9 +255,8 @@ def load_buf_settings(config: Config) -> BufSettings:
 def _workspace_file(config: Config) -> bool:
     """Whether the project is a v1 workspace (a buf.work.yaml next to its config or in its
     directory): its directories are modules, with or without a buf.yaml each."""
-    candidates = [config.config_path.parent] if config.config_path else []
-    candidates.append(config.project_dir)
-    return any((d / n).is_file() for d in candidates for n in ("buf.work.yaml", "buf.work.yml"))
+    names = ("buf.work.yaml", "buf.work.yml")
+    return any((d / n).is_file() for d in _project_dirs(config) for n in names)
 
 
 def _per_root_settings(config: Config) -> BufSettings:
@@ -261,7 +268,7 @@ def _per_root_settings(config: Config) -> BufSettings:
     exclude: list[str] = []
     source: Path | None = None
     for index, root in enumerate(config.proto_roots):
-        path = next((root / n for n in BUF_YAML_NAMES if (root / n).is_file()), None)
+        path = first_buf_yaml(root)
         if path is None:
             groups.append(RuleGroup(BreakingConfig(), (index,)))
             continue

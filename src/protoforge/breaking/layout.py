@@ -92,13 +92,9 @@ def _declared_exclude(directory: Path, config: Config) -> tuple[str, ...]:
 
 
 def _buf_yaml_in(directory: Path, roots: tuple[Path, ...]) -> Path | None:
-    from protoforge.breaking.bufconfig import BUF_YAML_NAMES
+    from protoforge.breaking.bufconfig import first_buf_yaml
 
-    for candidate in (directory, *roots):
-        for name in BUF_YAML_NAMES:
-            if (candidate / name).is_file():
-                return candidate / name
-    return None
+    return first_buf_yaml(directory, *roots)
 
 
 def _dir_roots(directory: Path, config: Config) -> tuple[Path, ...]:
